@@ -7,6 +7,7 @@ structure is evaluated in Python and in the browser.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 Condition = dict[str, Any]
@@ -42,7 +43,12 @@ class CodeList:
 
     def has(self, value: str) -> bool:
         """Return whether value is one of the list's codes."""
-        return any(c.code == value for c in self.codes)
+        return value in self.code_set
+
+    @cached_property
+    def code_set(self) -> frozenset[str]:
+        """Return the list's codes as a set."""
+        return frozenset(c.code for c in self.codes)
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,12 @@ class Group:
     sequence_field: str | None = None
     count_field: str | None = None
     label_i18n: dict[str, str] = field(default_factory=dict)
+    row_label: str | None = None
+    row_label_i18n: dict[str, str] = field(default_factory=dict)
+
+    def row_name(self, index: int) -> str:
+        """Return the English name of a row for messages, e.g. "Person 1" (index is 0-based)."""
+        return f"{self.row_label or self.label} {index + 1}"
 
 
 @dataclass(frozen=True)
@@ -196,3 +208,31 @@ class Template:
     def to_json(self) -> dict[str, Any]:
         """Return the template as the JSON document served to browsers and programs."""
         return self.source
+
+    def group_fields(self, group_id: str) -> list[Field]:
+        """Return the fields of a repeat group's rows in display order."""
+        return [f for f in self.fields.values() if f.group == group_id]
+
+    def label(self, name: str) -> str:
+        """Return the English label of a field (its id for names that are not fields)."""
+        found = self.fields.get(name)
+        return found.label if found is not None and found.label else name
+
+    @cached_property
+    def memo(self) -> dict[Any, Any]:
+        """Return a per-template cache (compiled conditions); entries keep their keys' objects alive."""
+        return {}
+
+    @cached_property
+    def row_groups(self) -> dict[str, str]:
+        """Return the repeat group of every row-level name: fields, their outputs, derived values."""
+        groups: dict[str, str] = {}
+        for f in self.fields.values():
+            if f.group is not None:
+                groups[f.id] = f.group
+                if f.generalize is not None:
+                    groups[f.generalize.output] = f.group
+        for d in self.derived:
+            if d.level in self.groups:
+                groups[d.id] = d.level
+        return groups

@@ -1,0 +1,9 @@
+"""Admin pages: users and units."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from app.admin import views  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,74 @@
+"""Sessions: loading the user for flask-login, and the idle and absolute timeouts.
+
+The login time and the last-seen time are stamped in the (signed) session cookie and
+checked on every request. An expired API request gets 401 JSON, never a redirect, so an
+offline replay keeps its data; an expired page visit goes to the login page with a note.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from app import users
+from app.db import get_db
+from app.errors import NotLoggedIn, wants_json
+from app.users import User
+
+LOGIN_AT = "login_at"
+SEEN_AT = "seen_at"
+
+
+def load_user(user_id: str) -> User | None:
+    """Return the logged-in user for flask-login; a disabled account counts as logged out."""
+    user = users.get(get_db(), user_id)
+    return user if user is not None and user.is_active else None
+
+
+def begin(user: User) -> None:
+    """Log the user in and stamp the session with the login time."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+    now = time.time()
+    session[LOGIN_AT] = now
+    session[SEEN_AT] = now
+
+
+def end() -> None:
+    """Log out and forget everything in the session."""
+    logout_user()
+    session.clear()
+
+
+def expired_reason(now: float | None = None) -> str | None:
+    """Return why the current session has expired, or None when it is still valid."""
+    now = time.time() if now is None else now
+    security = current_app.config["SETTINGS"]["security"]
+    login_at = session.get(LOGIN_AT, 0.0)
+    if now - login_at > security["session_absolute_hours"] * 3600:
+        return _("Your session reached its time limit. Please log in again.")
+    if now - session.get(SEEN_AT, 0.0) > security["session_idle_minutes"] * 60:
+        return _("You were logged out after a period of inactivity. Please log in again.")
+    return None
+
+
+def check_timeouts() -> Any:
+    """End an expired session before the request runs (registered as before_app_request)."""
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    reason = expired_reason()
+    if reason is None:
+        session[SEEN_AT] = time.time()
+        return None
+    end()
+    if wants_json():
+        raise NotLoggedIn(reason, details={"reason": "session_expired"})
+    if request.endpoint in ("auth.login", "auth.logout"):
+        return None
+    flash(reason, "warning")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

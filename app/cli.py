@@ -1,0 +1,227 @@
+"""The `crewlog` command: set up an instance, run the server, manage users, units and templates."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from app import audit, config, migrations, template_versions, units, users
+from app.cli_parser import build_parser
+from app.db import connect, write_transaction
+
+log = logging.getLogger(__name__)
+
+
+class CliError(Exception):
+    """A command failed for a reason the user can fix; the message says how."""
+
+
+@dataclass
+class Instance:
+    """The settings of this invocation and, once opened, its migrated database."""
+
+    settings: config.Settings
+    _db: sqlite_utils.Database | None = field(default=None, repr=False)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """Return the database, migrated; refuse when the instance was never initialised."""
+        if self._db is None:
+            path = Path(self.settings["database"]["path"])
+            if not path.exists():
+                raise CliError(f"no database at {path}: run `crewlog init` first")
+            self._db = connect(path)
+            migrations.migrate(self._db)
+        return self._db
+
+    def close(self) -> None:
+        """Close the database if it was opened."""
+        if self._db is not None:
+            self._db.conn.close()
+
+
+def cmd_init(args: argparse.Namespace, inst: Instance) -> int:
+    """Create the instance folder, its keys (0600), the database, and activate the template."""
+    from app.crypto import generate_keys
+
+    server = inst.settings["server"]
+    instance = Path(server["instance_path"])
+    instance.mkdir(parents=True, exist_ok=True)
+    for path in generate_keys(instance, Path(server["secret_key_file"])):
+        print(f"created key {path}")
+    inst._db = connect(inst.settings["database"]["path"])
+    applied = migrations.migrate(inst._db)
+    print(f"database {inst.settings['database']['path']}: migrations applied {applied or 'none (up to date)'}")
+    template = template_versions.ensure_active(inst.db, inst.settings["template"]["path"])
+    print(f"active template: {template.id} {template.version}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, inst: Instance) -> int:
+    """Serve the app with waitress (and the sync worker when [sync] enabled)."""
+    import waitress
+
+    from app import create_app
+
+    app = create_app({"CONFIG_FILE": args.config} if args.config else None)
+    settings = app.config["SETTINGS"]
+    _start_sync_worker(settings)
+    host = args.host or settings["server"]["host"]
+    port = args.port if args.port is not None else settings["server"]["port"]
+    print(f"Crewlog listening on http://{host}:{port}", flush=True)
+    waitress.serve(app, host=host, port=port, threads=settings["server"]["threads"], ident="Crewlog")
+    return 0
+
+
+def _start_sync_worker(settings: config.Settings) -> None:
+    if not settings["sync"]["enabled"]:
+        return
+    try:
+        worker = importlib.import_module("sync.worker")
+    except ImportError:
+        log.warning("sync is enabled but sync.worker is not available: records stay in the outbox")
+        return
+    db = connect(settings["database"]["path"])
+
+    def record(action: str, details: dict[str, Any]) -> None:
+        audit.record(db, "sync", action, details.get("encounter_id"), details)
+
+    worker.run_in_thread(settings, audit=record)
+
+
+def cmd_user(args: argparse.Namespace, inst: Instance) -> int:
+    """Add, list, disable, enable users or reset a password."""
+    db = inst.db
+    if args.user_command == "list":
+        for u in users.list_all(db):
+            state = "active" if u.active else "disabled"
+            print(f"{u.username}\t{u.role}\t{u.team_role or '-'}\t{state}\t{u.display_name}")
+        return 0
+    if args.user_command in ("disable", "enable"):
+        with write_transaction(db):
+            users.set_active(db, args.username, args.user_command == "enable")
+            audit.record(db, "cli", f"user.{args.user_command}", args.username)
+        print(f"user {args.username} {args.user_command}d")
+        return 0
+    password, generated = _password(args)
+    with write_transaction(db):
+        if args.user_command == "add":
+            _check_team_role(db, args.team_role)
+            users.create(db, args.username, password, args.role, display_name=args.display_name or "",
+                         team_role=args.team_role)
+            audit.record(db, "cli", "user.add", args.username, {"role": args.role})
+        else:
+            users.set_password(db, args.username, password)
+            audit.record(db, "cli", "user.reset_password", args.username)
+    print(f"user {args.username}: password set" + (f" to {password}" if generated else ""))
+    return 0
+
+
+def _password(args: argparse.Namespace) -> tuple[str, bool]:
+    if args.password_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise CliError("no password on standard input")
+        return line, False
+    return users.generate_password(), True
+
+
+def _check_team_role(db: sqlite_utils.Database, team_role: str | None) -> None:
+    template = template_versions.active(db)
+    spec = template.fields.get("completed_by_role") if template and team_role else None
+    codes = template.code_lists.get(spec.code_list or "") if template and spec else None
+    if codes is not None and team_role and not codes.has(team_role):
+        raise CliError(f"unknown team role {team_role!r}: choose one of {', '.join(c.code for c in codes.codes)}")
+
+
+def cmd_unit(args: argparse.Namespace, inst: Instance) -> int:
+    """Add or list units."""
+    db = inst.db
+    if args.unit_command == "list":
+        for u in units.list_all(db):
+            print(f"{u.call_sign}\t{u.program_model or '-'}\t{u.home_county or '-'}\t"
+                  f"{'active' if u.active else 'inactive'}")
+        return 0
+    agency = inst.settings["agency"]
+    with write_transaction(db):
+        unit = units.create(db, args.call_sign, program_model=args.program_model or agency["program_model"],
+                            home_county=args.home_county or agency["home_county"])
+        audit.record(db, "cli", "unit.add", unit.call_sign)
+    print(f"unit {unit.call_sign} added")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, inst: Instance) -> int:
+    """Create demo users, units, shifts and finalized encounters."""
+    from app import demo
+
+    report = demo.populate(inst.db, inst.settings, encounters=args.encounters, seed=args.seed)
+    for username, password in report.passwords.items():
+        print(f"demo user {username}: password {password}")
+    print(f"demo data: {report.encounters} finalized encounters, units {', '.join(report.units)}")
+    return 0
+
+
+def cmd_template(args: argparse.Namespace, inst: Instance) -> int:
+    """Validate, import, list or activate template versions."""
+    from app.template_commands import run
+
+    return run(args, inst)
+
+
+def cmd_audit(args: argparse.Namespace, inst: Instance) -> int:
+    """Verify the audit log's hash chain."""
+    problem = audit.verify(inst.db)
+    if problem is not None:
+        print(f"audit log is NOT intact: {problem.reason}", file=sys.stderr)
+        return 1
+    count = inst.db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    print(f"audit log intact: {count} entries verified")
+    return 0
+
+
+def cmd_delegate(args: argparse.Namespace, inst: Instance) -> int:
+    """Hand `crewlog receiver ...` and `crewlog sync ...` to the sync package."""
+    module = {"receiver": "sync.receiver.cli", "sync": "sync.cli"}[args.command]
+    try:
+        target = importlib.import_module(module)
+    except ImportError:
+        raise CliError(f"`crewlog {args.command}` is not available in this installation") from None
+    if args.command == "sync":
+        return int(target.main(args.rest, inst.settings))
+    return int(target.main(args.rest))
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace, Instance], int]] = {
+    "init": cmd_init, "serve": cmd_serve, "user": cmd_user, "unit": cmd_unit, "demo": cmd_demo,
+    "template": cmd_template, "audit": cmd_audit, "receiver": cmd_delegate, "sync": cmd_delegate,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the crewlog command line; return the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    inst: Instance | None = None
+    try:
+        inst = Instance(config.load_settings(args.config))
+        return HANDLERS[args.command](args, inst)
+    except (CliError, config.ConfigError, users.UserError, units.UnitError,
+            template_versions.TemplateVersionError) as error:
+        print(f"crewlog: error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if inst is not None:
+            inst.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

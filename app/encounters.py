@@ -1,0 +1,278 @@
+"""Encounters: the save/finalize service behind the JSON API and the responder pages, and reads.
+
+`save(db, user, payload)` is the one way a record is written. It validates and encrypts
+outside the lock, then writes the encounter, its revision, its lookup keys and (when the
+record goes to the state) its outbox row in ONE BEGIN IMMEDIATE transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+from flask import current_app
+
+from app import audit, finalize, shifts, template_versions, units
+from app import encounter_store as store
+from app.crypto import Keys, open_answers, seal_answers
+from app.db import write_transaction
+from app.errors import BadRequest, Conflict, NotFound, RecordLocked, UnknownTemplate, ValidationFailed
+from app.finalize import Finalizer, RecordContext
+from app.users import User
+from forms.model import Answers, Template
+
+EDITABLE = ("draft", "returned")
+REQUIRED_KEYS = ("id", "status", "template_id", "template_version", "answers")
+SAVE_STATUSES = ("draft", "final")
+
+
+@dataclass(frozen=True)
+class SaveRequest:
+    """A parsed save request (the JSON API body)."""
+
+    id: str
+    status: str
+    template_id: str
+    template_version: str
+    base_revision: int | None
+    answers: Answers
+    acknowledged_warnings: frozenset[str]
+    body_hash: str
+
+    @property
+    def finalize(self) -> bool:
+        """Return whether the client asks to finalize."""
+        return self.status == "final"
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What a save did: the record's id, revision, status and version, and the messages."""
+
+    id: str
+    revision: int
+    status: str
+    record_version: int | None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    created: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the API response body."""
+        return {"id": self.id, "revision": self.revision, "status": self.status,
+                "record_version": self.record_version, "messages": self.messages}
+
+
+def parse_request(payload: Any) -> SaveRequest:
+    """Return the save request in a JSON body, or raise BadRequest naming what is wrong."""
+    if not isinstance(payload, Mapping):
+        raise BadRequest("The body must be a JSON object.")
+    missing = [k for k in REQUIRED_KEYS if k not in payload]
+    if missing:
+        raise BadRequest(f"Missing key(s): {', '.join(missing)}.", details={"missing": missing})
+    _expect(isinstance(payload["id"], str) and _is_uuid(payload["id"]), "id", "a UUID string")
+    _expect(payload["status"] in SAVE_STATUSES, "status", "'draft' or 'final'")
+    for key in ("template_id", "template_version"):
+        _expect(isinstance(payload[key], str) and payload[key] != "", key, "a non-empty string")
+    base = payload.get("base_revision")
+    _expect(base is None or (isinstance(base, int) and not isinstance(base, bool) and base >= 0),
+            "base_revision", "null or a whole number")
+    _expect(isinstance(payload["answers"], Mapping), "answers", "an object keyed by field id")
+    acks = payload.get("acknowledged_warnings", [])
+    _expect(isinstance(acks, list) and all(isinstance(a, str) for a in acks), "acknowledged_warnings",
+            "a list of rule ids")
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return SaveRequest(payload["id"].lower(), payload["status"], payload["template_id"],
+                       payload["template_version"], base, dict(payload["answers"]), frozenset(acks),
+                       hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def _expect(ok: bool, key: str, what: str) -> None:
+    if not ok:
+        raise BadRequest(f"'{key}' must be {what}.", details={"field": key})
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
+
+
+def current_context() -> RecordContext:
+    """Return the record context of the running Flask app."""
+    ctx: RecordContext = current_app.extensions["crewlog.records"]
+    return ctx
+
+
+def save(db: sqlite_utils.Database, user: User, payload: Any, *, ctx: RecordContext | None = None) -> SaveResult:
+    """Save a draft or finalize a record as the API describes; raise a CrewlogError on refusal."""
+    ctx = ctx or current_context()
+    request = parse_request(payload)
+    template = template_versions.get(db, request.template_id, request.template_version)
+    if template is None:
+        raise UnknownTemplate(f"This server does not hold template {request.template_id} "
+                              f"{request.template_version}. Reload the app to get the current form.")
+    existing = store.stored_row(db, request.id)
+    if existing is not None:
+        replay = _check_existing(db, existing, user, request)
+        if replay is not None:
+            return replay
+    prepared = _prepare(db, user, request, template, existing, ctx)
+    return _write(db, user, request, prepared, existing, ctx)
+
+
+def _check_existing(db: sqlite_utils.Database, existing: dict[str, Any], user: User,
+                    request: SaveRequest) -> SaveResult | None:
+    """Return the earlier result for an identical resend; raise if this save is not allowed."""
+    if existing["created_by"] != user.id:
+        raise NotFound("No such encounter.")
+    if store.latest_hash(db, request.id, existing["revision"]) == request.body_hash:
+        return SaveResult(request.id, existing["revision"], existing["status"], existing["record_version"])
+    if existing["status"] not in EDITABLE:
+        raise RecordLocked(f"This record is {existing['status']} and can no longer be edited here. "
+                           "Ask a supervisor to return it for correction.", status=existing["status"])
+    if request.base_revision != existing["revision"]:
+        raise Conflict(current_revision=existing["revision"])
+    return None
+
+
+@dataclass
+class Prepared:
+    """A validated save, ready to be written."""
+
+    answers: Answers
+    previous: Answers
+    messages: list[dict[str, Any]]
+    status: str
+    record_version: int | None
+    unit_id: int | None
+    shift_id: int | None
+    sealed: Answers = field(default_factory=dict)
+    payload: dict[str, Any] | None = None
+    columns: dict[str, Any] = field(default_factory=dict)
+    person_keys: list[str] = field(default_factory=list)
+
+
+def _prepare(db: sqlite_utils.Database, user: User, request: SaveRequest, template: Template,
+             existing: dict[str, Any] | None, ctx: RecordContext) -> Prepared:
+    from forms.validation import blocking, normalize, validate
+
+    shift = shifts.get(db, existing["shift_id"]) if existing else shifts.open_for_user(db, user.id)
+    unit_id = existing["unit_id"] if existing else (shift.unit_id if shift else None)
+    previous = _previous_answers(existing, template, ctx.keys)
+    record_version = existing["record_version"] if existing else None
+    status = existing["status"] if existing else "draft"
+    answers = request.answers
+    if request.finalize:
+        record_version = (record_version or 0) + 1
+        status = "final" if record_version == 1 else "amended"
+        completed_at = previous.get("completed_at") or ctx.now().isoformat(timespec="seconds")
+        finalizer = Finalizer(request.id, record_version, user, units.get(db, unit_id), completed_at)
+        answers = finalize.fill_auto(template, answers, finalizer, ctx)
+    answers = normalize(template, answers, extended=ctx.extended, finalize=request.finalize)
+    if request.finalize:
+        answers = finalize.mark_repeat_clients(db, template, answers, request.id, ctx)
+    messages = validate(template, answers, finalize=request.finalize, now=ctx.now(), extended=ctx.extended,
+                        duplicate_lookup=finalize.duplicate_lookup(db, template, request.id, ctx.keys))
+    _refuse_if_blocked(messages, request, blocking)
+    prepared = Prepared(answers, previous, [m.to_json() for m in messages], status, record_version, unit_id,
+                        shift.id if shift else None)
+    prepared.sealed = seal_answers(template, answers, ctx.keys, request.id)
+    prepared.payload = _payload_if_due(template, answers, status, ctx)
+    prepared.columns = _index_columns(template, answers, ctx.keys)
+    prepared.person_keys = [k for k in finalize.person_keys(template, answers, ctx.keys) if k]
+    return prepared
+
+
+def _refuse_if_blocked(messages: list[Any], request: SaveRequest, blocking: Any) -> None:
+    if blocking(messages):
+        raise ValidationFailed("Some answers need attention: fix the fields listed.",
+                               messages=[m.to_json() for m in messages])
+    unacknowledged = [m for m in messages if m.severity == "WARNING" and m.rule not in request.acknowledged_warnings]
+    if request.finalize and unacknowledged:
+        raise ValidationFailed("Check each warning and acknowledge it to finalize.",
+                               messages=[m.to_json() for m in unacknowledged])
+
+
+def _previous_answers(existing: dict[str, Any] | None, template: Template, keys: Keys) -> Answers:
+    if existing is None:
+        return {}
+    return open_answers(json.loads(existing["answers"]), keys, existing["id"])
+
+
+def _payload_if_due(template: Template, answers: Answers, status: str, ctx: RecordContext) -> dict[str, Any] | None:
+    if status not in ("final", "amended") or ctx.settings["sync"]["require_approval"]:
+        return None
+    return finalize.state_payload(template, answers, ctx)
+
+
+def _index_columns(template: Template, answers: Answers, keys: Keys) -> dict[str, Any]:
+    group = answers.get(next(iter(template.groups), ""))
+    rows = group if isinstance(group, list) else []
+    first = rows[0] if rows and isinstance(rows[0], dict) else {}
+    notified = answers.get("unit_notified_at")
+    local = finalize.real_value(notified)
+    return {
+        "call_received_at": finalize.utc_instant(answers.get("call_received_at")),
+        "unit_notified_at": finalize.utc_instant(notified),
+        "encounter_date": local[:10] if isinstance(local, str) and len(local) >= 10 else None,
+        "primary_need": _plain(first.get("primary_need")),
+        "resolution": _plain(first.get("resolution")),
+        "incident_key": finalize.unique_key(template, answers, keys),
+    }
+
+
+def _plain(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _write(db: sqlite_utils.Database, user: User, request: SaveRequest, prepared: Prepared,
+           existing: dict[str, Any] | None, ctx: RecordContext) -> SaveResult:
+    """Write encounter, revision, lookup keys, outbox row and audit entry in one transaction."""
+    now = ctx.clock().isoformat(timespec="seconds")
+    with write_transaction(db):
+        current = store.stored_row(db, request.id)
+        if (current or {}).get("revision") != (existing or {}).get("revision"):
+            return _lost_race(db, current, user, request)  # someone saved in between
+        revision = (existing["revision"] if existing else 0) + 1
+        store.write_encounter(db, request, prepared, user, existing, revision, now)
+        store.add_revision(db, request.id, revision, user.id, now, prepared.status, prepared.sealed,
+                           store.changed_fields(prepared.previous, prepared.answers),
+                           request.body_hash)
+        store.replace_person_keys(db, request.id, prepared.person_keys)
+        if prepared.payload is not None and prepared.record_version is not None:
+            enqueue_for_state(db, request.id, prepared.record_version, prepared.payload)
+        audit.record(db, user.username, "encounter.finalize" if request.finalize else "encounter.save",
+                     request.id, {"revision": revision, "status": prepared.status,
+                                  "record_version": prepared.record_version})
+    return SaveResult(request.id, revision, prepared.status, prepared.record_version, prepared.messages,
+                      created=existing is None)
+
+
+def _lost_race(db: sqlite_utils.Database, current: dict[str, Any] | None, user: User,
+               request: SaveRequest) -> SaveResult:
+    if current is None:
+        raise Conflict(current_revision=0)
+    replay = _check_existing(db, current, user, request)
+    if replay is None:
+        raise Conflict(current_revision=current["revision"])
+    return replay
+
+
+def enqueue_for_state(db: sqlite_utils.Database, encounter_id: str, record_version: int,
+                      payload: dict[str, Any]) -> None:
+    """Queue a shaped record version in the sync outbox (inside the caller's transaction)."""
+    from sync.outbox import enqueue
+
+    enqueue(db, encounter_id, record_version, payload)
+
+
+get = store.get
+list_mine = store.list_mine
+visible_to = store.visible_to
+Encounter = store.Encounter

@@ -1,0 +1,199 @@
+"""Arrange a built encounter form for the page: sections, person rows, and messages per field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from forms.builder import NV_SUFFIX
+from forms.conditions import evaluate
+from forms.model import Answers, Field, Group, Section, Template
+
+BLOCKING = ("FATAL", "ERROR")
+_PATH = re.compile(r"^(?P<group>[a-z][a-z0-9_]*)\[(?P<row>\d+)\]\.(?P<field>.+)$")
+
+
+def html_name(path: str | None) -> str | None:
+    """Return the form input name for a message's field path ("persons[0].age" -> "persons-0-age")."""
+    if not path:
+        return None
+    match = _PATH.match(path)
+    return f"{match['group']}-{match['row']}-{match['field']}" if match else path
+
+
+@dataclass
+class FieldView:
+    """One template field as the macro renders it."""
+
+    spec: Field
+    field: Any
+    nv: Any | None
+    messages: list[dict[str, Any]]
+    options: list[tuple[str, str]]
+    relevant_now: bool
+
+    @property
+    def chips(self) -> bool:
+        """Return whether the field renders as a group of chips (radio or checkbox)."""
+        return self.field.type in ("RadioField", "SelectMultipleField")
+
+    @property
+    def anchor(self) -> str:
+        """Return the id of the first input, the target of error-summary links."""
+        return f"{self.field.id}-0" if self.chips else str(self.field.id)
+
+    @property
+    def problems(self) -> list[str]:
+        """Return parse errors and blocking messages for this field."""
+        return _parse_errors(self) + [m["message"] for m in self.messages if m["severity"] in BLOCKING]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Return the WARNING messages for this field."""
+        return [m["message"] for m in self.messages if m["severity"] == "WARNING"]
+
+
+@dataclass
+class SectionView:
+    """A titled block of fields."""
+
+    id: str
+    title: str
+    fields: list[FieldView]
+    kind: str = "section"
+
+
+@dataclass
+class RowView:
+    """One person row of a repeat group."""
+
+    index: str
+    number: int
+    marker: Any
+    sections: list[SectionView]
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class GroupView:
+    """A repeat group: its rows, an empty row for the page to copy, and its own messages."""
+
+    group: Group
+    label: str
+    rows: list[RowView]
+    blank_row: RowView
+    messages: list[dict[str, Any]]
+    relevant_now: bool
+    kind: str = "group"
+
+
+@dataclass
+class Page:
+    """Everything the encounter template shows, in template order."""
+
+    blocks: list[SectionView | GroupView]
+    summary: list[tuple[str, str | None]]
+    warnings: list[tuple[str, list[str]]]
+
+
+class Arranger:
+    """Build the page view of one form under one template."""
+
+    def __init__(self, template: Template, answers: Answers, messages: Iterable[Mapping[str, Any]], lang: str):
+        self.template = template
+        self.answers = answers
+        self.lang = lang
+        self.by_name: dict[str | None, list[dict[str, Any]]] = {}
+        for message in messages:
+            self.by_name.setdefault(html_name(message.get("field")), []).append(dict(message))
+
+    def page(self, form: Any) -> Page:
+        """Return the page view: sections and groups in template order, summary, warnings."""
+        blocks: list[SectionView | GroupView] = []
+        placed: set[str] = set()
+        for section in self.template.sections:
+            if section.group is None:
+                blocks.append(self.section(section, form, None))
+            elif section.group in form and section.group not in placed:
+                placed.add(section.group)
+                blocks.append(self.group(self.template.groups[section.group], form))
+        return Page(blocks, self.summary(blocks), self.warnings())
+
+    def section(self, section: Section, form: Any, row: Answers | None) -> SectionView:
+        """Return the fields of one section present in the (row) form."""
+        views = [self.field(spec, form, row) for spec in self.template.fields_in(section.id) if spec.id in form]
+        return SectionView(section.id, _text(section.title, section.title_i18n, self.lang), views)
+
+    def field(self, spec: Field, form: Any, row: Answers | None) -> FieldView:
+        """Return one field's view with its messages and whether it applies now."""
+        bound = form[spec.id]
+        nv = form[spec.id + NV_SUFFIX] if spec.id + NV_SUFFIX in form else None
+        code_list = self.template.code_lists.get(spec.code_list or "")
+        options = [(c.code, _text(c.label, c.label_i18n, self.lang)) for c in code_list.codes] if (
+            code_list and code_list.external) else []
+        relevant = spec.relevant is None or evaluate(spec.relevant, self.answers, self.template, row)
+        return FieldView(spec, bound, nv, self.by_name.get(bound.name, []), options, relevant)
+
+    def group(self, group: Group, form: Any) -> GroupView:
+        """Return a repeat group's rows, with a blank row named for copying by the page."""
+        entries = form[group.id]
+        stored = self.answers.get(group.id) or []
+        rows = [self.row(group, entry.form, entry.name.rsplit("-", 1)[-1], n + 1,
+                         stored[n] if n < len(stored) else {}) for n, entry in enumerate(entries)]
+        row_class = entries.unbound_field.args[0]
+        blank = self.row(group, row_class(prefix=f"{group.id}-__index__"), "__index__", 0, {})
+        relevant = group.relevant is None or evaluate(group.relevant, self.answers, self.template)
+        label = _text(group.label, group.label_i18n, self.lang)
+        return GroupView(group, label, rows, blank, self.by_name.get(group.id, []), relevant)
+
+    def row(self, group: Group, form: Any, index: str, number: int, stored: Answers) -> RowView:
+        """Return one row of a repeat group, section by section."""
+        sections = [self.section(s, form, stored) for s in self.template.sections if s.group == group.id]
+        return RowView(index, number, form["row_marker"], [s for s in sections if s.fields])
+
+    def summary(self, blocks: list[SectionView | GroupView]) -> list[tuple[str, str | None]]:
+        """Return (text, anchor) for every blocking problem, in page order."""
+        items: list[tuple[str, str | None]] = []
+        shown: set[str] = set()
+        for view in _field_views(blocks):
+            shown.add(view.field.name)
+            items += [(f"{view.field.label.text}: {e}", view.anchor) for e in _parse_errors(view)]
+            items += [(m["message"], view.anchor) for m in view.messages if m["severity"] in BLOCKING]
+        for block in blocks:
+            if isinstance(block, GroupView):
+                shown.add(block.group.id)
+                items += [(m["message"], f"group-{block.group.id}") for m in block.messages
+                          if m["severity"] in BLOCKING]
+        for name, messages in self.by_name.items():
+            if name not in shown:
+                items += [(m["message"], None) for m in messages if m["severity"] in BLOCKING]
+        return items
+
+    def warnings(self) -> list[tuple[str, list[str]]]:
+        """Return WARNING messages grouped by rule id, for acknowledging."""
+        grouped: dict[str, list[str]] = {}
+        for messages in self.by_name.values():
+            for m in messages:
+                if m["severity"] == "WARNING":
+                    grouped.setdefault(str(m["rule"]), []).append(str(m["message"]))
+        return list(grouped.items())
+
+
+def _field_views(blocks: list[SectionView | GroupView]) -> Iterable[FieldView]:
+    for block in blocks:
+        if isinstance(block, SectionView):
+            yield from block.fields
+        else:
+            for row in block.rows:
+                for section in row.sections:
+                    yield from section.fields
+
+
+def _parse_errors(view: FieldView) -> list[str]:
+    return [str(e) for e in view.field.errors] + [str(e) for e in (view.nv.errors if view.nv else [])]
+
+
+def _text(text: str, translations: Mapping[str, str], lang: str) -> str:
+    return translations.get(lang) or text

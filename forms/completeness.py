@@ -1,0 +1,139 @@
+"""The completeness metric: how often each mandatory and required field holds an answer.
+
+Runs over every M and R field that reaches the state as itself (`send`) or as a
+generalized output (fields that are derived or never sent cannot be seen in a payload).
+A real value, a pertinent negative or a NOT value other than `not_recorded` is complete;
+blank or `not_recorded` is not. A record counts for a field when the field's output is
+present in it, or when the field would have been relevant (its condition evaluated on
+the payload) and enabled: core fields always, an extended field for the agencies whose
+records carry it at least once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import chain, compress
+from operator import and_
+from typing import Any
+
+from forms.figures import rate_figures
+from forms.metric_rows import ENCOUNTER, Cells, MetricRows
+from forms.model import Field, Template
+
+AGENCY_FIELD = "agency_id"
+INCOMPLETE_NOT_VALUE = "not_recorded"
+NOT_RECORDED = {"nv": INCOMPLETE_NOT_VALUE}
+MEASURED_LEVELS = ("M", "R")
+VISIBLE_RULES = ("send", "generalize")
+
+Figures = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One measured field: where its output is read in the payload."""
+
+    field: Field
+    output: str
+    unit: str
+
+
+def measured_fields(template: Template) -> list[Measured]:
+    """Return the M and R fields whose output can be seen in a payload, in template order."""
+    measured = []
+    for f in template.fields.values():
+        if f.usage in MEASURED_LEVELS and f.to_state in VISIBLE_RULES:
+            output = f.generalize.output if f.generalize is not None else f.id
+            measured.append(Measured(f, output, ENCOUNTER if f.group is None else "person"))
+    return measured
+
+
+def is_complete(value: Any) -> bool:
+    """Return whether a payload value answers its field."""
+    if value is None or value == "" or value == []:
+        return False
+    return not (isinstance(value, dict) and value.get("nv") == INCOMPLETE_NOT_VALUE and "value" not in value)
+
+
+class Completeness:
+    """Per-field completeness over the base set, and its sum over all fields.
+
+    Totals are counted with list.count over the cached columns (no per-row Python);
+    breakdowns build per-row masks.
+    """
+
+    def __init__(self, rows: MetricRows, template: Template) -> None:
+        self.rows = rows
+        self.measured = [m for m in measured_fields(template) if self._enabled(m) is not None]
+
+    def _enabled(self, item: Measured) -> list[bool] | bool | None:
+        """Return True (enabled for every row), a per-row mask, or None (enabled nowhere)."""
+        if item.field.core:
+            return True
+        column = self.rows.column(item.unit, item.output)
+        if column.count(None) == len(column):
+            return None
+        agencies = self.rows.column(item.unit, AGENCY_FIELD)
+        if len(set(agencies)) == 1:
+            return True
+        carrying = {a for a, v in zip(agencies, column, strict=True) if v is not None}
+        return [a in carrying for a in agencies]
+
+    def _scope(self, item: Measured) -> list[bool] | None:
+        """Return per row whether an absent output counts as missing (None: on every row)."""
+        enabled = self._enabled(item)
+        relevant = self.rows.mask(item.unit, item.field.relevant) if item.field.relevant else None
+        if isinstance(enabled, list):
+            return enabled if relevant is None else list(map(and_, relevant, enabled))
+        return relevant
+
+    def _counts(self, item: Measured) -> tuple[int, int]:
+        """Return (complete, counted) for one field."""
+        column = self.rows.column(item.unit, item.output)
+        absent = column.count(None)
+        incomplete = column.count(NOT_RECORDED) + column.count("") + column.count([])
+        scope = self._scope(item)
+        missing = absent if scope is None else list(compress(column, scope)).count(None)
+        present = len(column) - absent
+        return present - incomplete, present + missing
+
+    def fields(self) -> list[Figures]:
+        """Return the figures of every measured field that is enabled somewhere."""
+        found = []
+        for item in self.measured:
+            figures = rate_figures(*self._counts(item))
+            found.append({"field": item.field.id, "label": item.field.label, **figures})
+        return found
+
+    def total(self) -> Figures:
+        """Return the figures summed over all measured fields, with the per-field list."""
+        fields = self.fields()
+        numerator = sum(f["numerator"] for f in fields)
+        denominator = sum(f["denominator"] for f in fields)
+        return {**rate_figures(numerator, denominator), "fields": fields}
+
+    def _masks(self, item: Measured) -> tuple[list[bool], list[bool]]:
+        """Return per-row (complete, counted) masks for one field."""
+        column = self.rows.column(item.unit, item.output)
+        scope = self._scope(item) or [True] * len(column)
+        counted = [v is not None or s for v, s in zip(column, scope, strict=True)]
+        return [is_complete(v) for v in column], counted
+
+    def by_dim(self, dim: str) -> dict[Any, Figures]:
+        """Return the summed figures per cell of a breakdown dimension (e.g. month, agency)."""
+        nums: Counter[Any] = Counter()
+        dens: Counter[Any] = Counter()
+        universe: set[Any] = set()
+        for item in self.measured:
+            complete, counted = self._masks(item)
+            cells = self.rows.cells(item.unit, dim)
+            universe.update(chain.from_iterable(cells))
+            nums.update(chain.from_iterable(compress(cells, complete)))
+            dens.update(chain.from_iterable(compress(cells, counted)))
+        return {c: rate_figures(nums[c], dens[c]) for c in _ordered(universe)}
+
+
+def _ordered(cells: Iterable[Cells | Any]) -> list[Any]:
+    return sorted(cells, key=lambda c: (c is None, str(c)))

@@ -1,0 +1,154 @@
+"""Compute one metric's figures, for the whole base set and per breakdown cell.
+
+Each kind reads cached masks and columns from MetricRows and counts with C-level
+helpers (list.count, compress, Counter) so that 100,000 encounters take well under a
+second. `total()` returns the figures of the whole set; `by_cells(cells, universe)`
+returns the figures of every cell of a breakdown, zero cells included.
+"""
+
+from __future__ import annotations
+
+from collections import ChainMap, Counter, defaultdict
+from collections.abc import Hashable, Iterable, Mapping
+from itertools import chain, compress
+from operator import and_
+from typing import Any
+
+from forms.derive import elapsed_seconds, first_instant
+from forms.figures import AGGREGATIONS, count_figures, duration_figures, number, rate_figures
+from forms.metric_rows import Cells, MetricError, MetricRows, freeze
+from forms.model import Metric
+
+Figures = dict[str, Any]
+
+
+def key_of(value: Any) -> Hashable | None:
+    """Return the hashable real value used for distinct counts, or None without one."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    if value is None or value == "" or value == []:
+        return None
+    return freeze(value)  # type: ignore[no-any-return]
+
+
+class Count:
+    """Rows matching `filter`, distinct values of `distinct`, or the sum of `sum`."""
+
+    def __init__(self, rows: MetricRows, unit: str, metric: Metric) -> None:
+        spec = metric.spec
+        self.mask = rows.mask(unit, spec.get("filter"))
+        self.keys = [key_of(v) for v in rows.column(unit, spec["distinct"])] if "distinct" in spec else None
+        self.numbers = [number(v) for v in rows.column(unit, spec["sum"])] if "sum" in spec else None
+
+    def total(self) -> Figures:
+        """Return the figures over all rows."""
+        if self.keys is not None:
+            return count_figures(len(set(compress(self.keys, self.mask)) - {None}))
+        if self.numbers is not None:
+            found = [n for n in compress(self.numbers, self.mask) if n is not None]
+            return count_figures(sum(found), len(found))
+        return count_figures(self.mask.count(True))
+
+    def by_cells(self, cells: list[Cells], universe: Iterable[Any]) -> dict[Any, Figures]:
+        """Return the figures of every cell."""
+        if self.keys is not None:
+            sets = _sets(cells, self.keys, self.mask)
+            return {c: count_figures(len(sets.get(c, ()))) for c in universe}
+        if self.numbers is not None:
+            sums: dict[Any, list[float]] = defaultdict(list)
+            for row_cells, n in compress(zip(cells, self.numbers, strict=True), self.mask):
+                if n is not None:
+                    for cell in row_cells:
+                        sums[cell].append(n)
+            return {c: count_figures(sum(sums.get(c, ())), len(sums.get(c, ()))) for c in universe}
+        counts = Counter(chain.from_iterable(compress(cells, self.mask)))
+        return {c: count_figures(counts[c]) for c in universe}
+
+
+class Rate:
+    """Denominator rows, and those of them also matching the numerator (distinct keys if asked)."""
+
+    def __init__(self, rows: MetricRows, unit: str, metric: Metric) -> None:
+        spec = metric.spec
+        self.den = rows.mask(unit, spec["denominator"])
+        self.num = list(map(and_, self.den, rows.mask(unit, spec["numerator"])))
+        self.keys = [key_of(v) for v in rows.column(unit, spec["distinct"])] if "distinct" in spec else None
+
+    def total(self) -> Figures:
+        """Return the figures over all rows."""
+        if self.keys is not None:
+            num = set(compress(self.keys, self.num)) - {None}
+            den = set(compress(self.keys, self.den)) - {None}
+            return rate_figures(len(num), len(den))
+        return rate_figures(self.num.count(True), self.den.count(True))
+
+    def by_cells(self, cells: list[Cells], universe: Iterable[Any]) -> dict[Any, Figures]:
+        """Return the figures of every cell."""
+        if self.keys is not None:
+            nums, dens = _sets(cells, self.keys, self.num), _sets(cells, self.keys, self.den)
+            return {c: rate_figures(len(nums.get(c, ())), len(dens.get(c, ()))) for c in universe}
+        nums_n = Counter(chain.from_iterable(compress(cells, self.num)))
+        dens_n = Counter(chain.from_iterable(compress(cells, self.den)))
+        return {c: rate_figures(nums_n[c], dens_n[c]) for c in universe}
+
+
+class Duration:
+    """Seconds per matching row, from a payload value or from start/end fields with fallbacks."""
+
+    def __init__(self, rows: MetricRows, unit: str, metric: Metric) -> None:
+        spec = metric.spec
+        self.aggregations = tuple(spec.get("aggregations") or AGGREGATIONS)
+        self.mask = rows.mask(unit, spec.get("filter"))
+        if "value" in spec:
+            self.seconds = [_seconds(number(v)) for v in rows.column(unit, spec["value"])]
+        elif "start" in spec and "end" in spec:
+            self.seconds = _intervals(rows, unit, tuple(spec["start"]), tuple(spec["end"]))
+        else:
+            raise MetricError(f"metric '{metric.id}': a duration needs `value` or `start` and `end`")
+
+    def total(self) -> Figures:
+        """Return the figures over all rows."""
+        found = [s for s in compress(self.seconds, self.mask) if s is not None]
+        return duration_figures(found, self.aggregations)
+
+    def by_cells(self, cells: list[Cells], universe: Iterable[Any]) -> dict[Any, Figures]:
+        """Return the figures of every cell."""
+        found: dict[Any, list[float]] = defaultdict(list)
+        for row_cells, seconds in compress(zip(cells, self.seconds, strict=True), self.mask):
+            if seconds is not None:
+                for cell in row_cells:
+                    found[cell].append(seconds)
+        return {c: duration_figures(found.get(c, []), self.aggregations) for c in universe}
+
+
+def _seconds(value: int | float | None) -> int | float | None:
+    return value if value is not None and value >= 0 else None
+
+
+def _intervals(rows: MetricRows, unit: str, start: tuple[str, ...], end: tuple[str, ...]) -> list[Any]:
+    """Return end - start in seconds per row, reading ISO times (None when either is missing)."""
+    seconds: list[Any] = []
+    for index, row in enumerate(rows.rows(unit)):
+        values: Mapping[str, Any] = row if unit == "encounter" else ChainMap(
+            dict(row), dict(rows.encounters[rows.owner[index]])
+        )  # fmt: skip
+        first, last = first_instant(start, values), first_instant(end, values)
+        between = elapsed_seconds(first, last) if first is not None and last is not None else None
+        seconds.append(_seconds(between))
+    return seconds
+
+
+def _sets(cells: list[Cells], keys: list[Any], mask: list[bool]) -> dict[Any, set[Any]]:
+    """Return the distinct keys of the masked rows per cell."""
+    sets: dict[Any, set[Any]] = defaultdict(set)
+    for row_cells, key in compress(zip(cells, keys, strict=True), mask):
+        for cell in row_cells if key is not None else ():
+            sets[cell].add(key)
+    return sets
+
+
+KINDS: dict[str, type[Count] | type[Rate] | type[Duration]] = {
+    "count": Count,
+    "rate": Rate,
+    "duration": Duration,
+}

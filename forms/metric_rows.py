@@ -1,0 +1,214 @@
+"""Lay out payload records as columns so metric conditions run once per distinct input.
+
+Metrics read two kinds of rows: encounters, and person rows (one per person, reading
+its encounter's values too). A condition depends only on the fields it names, so each
+condition is compiled once and evaluated once per distinct combination of those fields'
+values; every other row is a dictionary hit. Masks, columns and breakdown cells are
+cached per unit, so metrics sharing a denominator (e.g. `in_person`) share the work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from forms.conditions import compile_condition
+from forms.model import Condition, Template
+
+ENCOUNTER = "encounter"
+MONTH = "month"
+PERIOD_DATE = "encounter_date"
+PERIOD_MONTH = "encounter_month"
+
+Row = Mapping[str, Any]
+Cells = tuple[Any, ...]
+
+_LIST = object()
+_DICT = object()
+_SCALARS = (str, int, float, bool)
+
+
+class MetricError(ValueError):
+    """A metric cannot be computed as defined (unknown unit, field or breakdown)."""
+
+
+def freeze(value: Any) -> Any:
+    """Return a hashable stand-in for a JSON value (lists and objects become tagged tuples)."""
+    if isinstance(value, list):
+        return (_LIST, *(freeze(v) for v in value))
+    if isinstance(value, dict):
+        return (_DICT, *sorted((str(k), freeze(v)) for k, v in value.items()))
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Return the JSON value a frozen stand-in was made from."""
+    if isinstance(value, tuple) and value and value[0] is _LIST:
+        return [thaw(v) for v in value[1:]]
+    if isinstance(value, tuple) and value and value[0] is _DICT:
+        return {k: thaw(v) for k, v in value[1:]}
+    return value
+
+
+def referenced_fields(
+    cond: Any, filters: Mapping[str, Condition], seen: frozenset[str] = frozenset()
+) -> list[str]:
+    """Return the field names a condition reads, named filters resolved, in first-use order."""
+    names: list[str] = []
+    if isinstance(cond, Mapping):
+        if "field" in cond:
+            names.append(str(cond["field"]))
+        for key in ("all", "any"):
+            for part in cond.get(key) or ():
+                names += referenced_fields(part, filters, seen)
+        if "not" in cond:
+            names += referenced_fields(cond["not"], filters, seen)
+        name = cond.get("use")
+        if isinstance(name, str) and name in filters and name not in seen:
+            names += referenced_fields(filters[name], filters, seen | {name})
+    return list(dict.fromkeys(names))
+
+
+class _Memo(dict[tuple[Any, ...], bool]):
+    """Condition results keyed by the frozen values of the fields the condition reads."""
+
+    def __init__(
+        self, test: Callable[[Row, Row | None], bool], names: Sequence[str], in_row: set[str] | None
+    ):
+        super().__init__()
+        self.test = test
+        self.names = names
+        self.in_row = in_row
+
+    def __missing__(self, key: tuple[Any, ...]) -> bool:
+        pairs = [(n, thaw(v)) for n, v in zip(self.names, key, strict=True) if v is not None]
+        if self.in_row is None:
+            result = self.test(dict(pairs), None)
+        else:
+            values = {n: v for n, v in pairs if n not in self.in_row}
+            result = self.test(values, {n: v for n, v in pairs if n in self.in_row})
+        self[key] = result
+        return result
+
+
+class MetricRows:
+    """The base set as encounter rows and person rows, with cached columns, masks and cells."""
+
+    def __init__(self, template: Template, encounters: list[Row], group: str | None) -> None:
+        self.template = template
+        self.encounters = encounters
+        self.group = group
+        self.person_names = {n for n, g in template.row_groups.items() if g == group}
+        self.encounter_names = encounter_names(template)
+        self.persons: list[Row] = []
+        self.owner: list[int] = []
+        for index, encounter in enumerate(encounters):
+            rows = encounter.get(group) if group else None
+            for row in rows if isinstance(rows, list) else ():
+                if isinstance(row, Mapping):
+                    self.persons.append(row)
+                    self.owner.append(index)
+        self._columns: dict[tuple[str, str], list[Any]] = {}
+        self._masks: dict[tuple[str, str], list[bool]] = {}
+        self._cells: dict[tuple[str, str], list[Cells]] = {}
+
+    def size(self, unit: str) -> int:
+        """Return the number of rows of a unit."""
+        return len(self.encounters) if unit == ENCOUNTER else len(self.persons)
+
+    def rows(self, unit: str) -> list[Row]:
+        """Return the rows of a unit."""
+        return self.encounters if unit == ENCOUNTER else self.persons
+
+    def column(self, unit: str, name: str) -> list[Any]:
+        """Return each row's stored value of a field (a person row reads its encounter too)."""
+        key = (unit, name)
+        if key not in self._columns:
+            self._columns[key] = self._read(unit, name)
+        return self._columns[key]
+
+    def _read(self, unit: str, name: str) -> list[Any]:
+        if unit == ENCOUNTER:
+            return [e.get(name) for e in self.encounters]
+        if name in self.person_names:
+            return [p.get(name) for p in self.persons]
+        if name in self.encounter_names:
+            return list(map(self.column(ENCOUNTER, name).__getitem__, self.owner))
+        return [p[name] if name in p else self.encounters[i].get(name) for p, i in self._pairs()]
+
+    def _pairs(self) -> Iterator[tuple[Row, int]]:
+        return zip(self.persons, self.owner, strict=True)
+
+    def frozen(self, unit: str, name: str) -> list[Any]:
+        """Return a column with hashable values."""
+        column = self.column(unit, name)
+        if any(isinstance(v, list | dict) for v in column):
+            return [freeze(v) for v in column]
+        return column
+
+    def mask(self, unit: str, cond: Condition | None) -> list[bool]:
+        """Return, per row of the unit, whether the condition holds (all True without one)."""
+        key = (unit, json.dumps(cond, sort_keys=True, default=str))
+        if key not in self._masks:
+            self._masks[key] = self._evaluate(unit, cond)
+        return self._masks[key]
+
+    def _evaluate(self, unit: str, cond: Condition | None) -> list[bool]:
+        size = self.size(unit)
+        if cond is None:
+            return [True] * size
+        filters, params = self.template.filters, self.template.parameters
+        test = compile_condition(cond, self.template, filters=filters, params=params)
+        names = referenced_fields(cond, filters)
+        if unit == ENCOUNTER and self.person_names.intersection(names):
+            return [test(e, None) for e in self.encounters]  # "in some person row": read whole records
+        if not names:
+            return [test({}, None if unit == ENCOUNTER else {})] * size
+        in_row = None if unit == ENCOUNTER else {n for n in names if n not in self.encounter_names}
+        memo = _Memo(test, names, in_row)
+        return list(map(memo.__getitem__, zip(*(self.frozen(unit, n) for n in names), strict=True)))
+
+    def cells(self, unit: str, dim: str) -> list[Cells]:
+        """Return, per row, the breakdown cells it counts under for a dimension."""
+        key = (unit, dim)
+        if key not in self._cells:
+            self._cells[key] = self._cells_of(unit, dim)
+        return self._cells[key]
+
+    def _cells_of(self, unit: str, dim: str) -> list[Cells]:
+        if dim == MONTH:
+            months = [_month(e) for e in self.encounters]
+            return months if unit == ENCOUNTER else list(map(months.__getitem__, self.owner))
+        if dim in self.template.filters:
+            return [(held,) for held in self.mask(unit, {"use": dim})]
+        return [(v,) if isinstance(v, _SCALARS) else cells_of(v) for v in self.column(unit, dim)]
+
+
+def encounter_names(template: Template) -> set[str]:
+    """Return the payload names read from the encounter: its fields, their outputs, derived values."""
+    names = {d.id for d in template.derived if d.level == ENCOUNTER}
+    for f in template.fields.values():
+        if f.group is None:
+            names.add(f.id)
+            if f.generalize is not None:
+                names.add(f.generalize.output)
+    return names
+
+
+def cells_of(value: Any) -> Cells:
+    """Return the cells a stored value counts under: each code of a list, a NOT/PN code, or None."""
+    if isinstance(value, dict):
+        inner = value.get("value", value.get("pn", value.get("nv")))
+        return cells_of(inner)
+    if isinstance(value, list):
+        return tuple(dict.fromkeys(v for v in value if isinstance(v, _SCALARS))) or (None,)
+    return (value,) if isinstance(value, _SCALARS) else (None,)
+
+
+def _month(encounter: Row) -> Cells:
+    day = encounter.get(PERIOD_DATE)
+    if isinstance(day, str) and len(day) >= 7:
+        return (day[:7],)
+    month = encounter.get(PERIOD_MONTH)
+    return (month,) if isinstance(month, str) else (None,)

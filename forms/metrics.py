@@ -1,0 +1,263 @@
+"""Compute the template's metrics over de-identified payload records.
+
+The program's dashboard and the state's receiver call the same function on the same
+payloads (what forms.payload.shape_payload returns), so they publish identical numbers.
+
+Base set: the latest `record_version` of each `encounter_id`, kept when its
+`record_status` is `final` or `amended` (a voided latest version retracts the
+encounter); period by `encounter_date` (or `encounter_month`, kept when the month
+overlaps the period). A person-unit metric has one row per person, reading its
+encounter's values too.
+
+Result (JSON-able)::
+
+    {"period": {"start": "2026-03-01" | None, "end": ..., "now": iso datetime,
+                "records": n read, "skipped_records": n not readable, "encounters": n in
+                the base set, "persons": n person rows, "suppress_below": 11,
+                "suppressed": bool (suppression applied)},
+     "metrics": {metric_id: {
+         "id", "label", "kind", "unit",
+         ...figures...,
+         "suppressed": bool,
+         "breakdowns": {dimension: [{"value": cell, ...figures..., "suppressed": bool}]}}}}
+
+Figures by kind:
+
+- count: `value` (rows, distinct values, or the sum; a sum also has `rows`);
+- rate: `numerator`, `denominator`, `percent` (one decimal; None without a denominator);
+- duration: `n`, and per aggregation `median_s`/`median_min`, `p90_s`/`p90_min`,
+  `mean_s`/`mean_min` (seconds, and minutes with one decimal for display);
+- completeness: `numerator`, `denominator`, `percent` summed over the fields, and
+  `fields`: [{"field", "label", "numerator", "denominator", "percent", "suppressed"}].
+
+Suppression (forms/suppression.py) turns small counts into "<11" and removes derived
+figures. `breakdowns` is empty unless asked for; the dimensions are the metric's
+breakdown sets expanded (`month` = YYYY-MM, a payload field, or a named filter with
+cells true/false); a multi_enum value counts under each of its codes, a NOT/PN value
+under its code, a missing value under None. `unit_field` adds a breakdown by that
+payload field (e.g. `unit_key`, or `agency_id` at the state) to every metric.
+
+A metric with `min_period_age_h` (follow-up completion: the window must have passed)
+is `"pending": true` with its figures None when the period ended less than that long
+before `now`; without a period end, it covers the encounters up to the last day that
+ended that long ago, reported as `"through"`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
+from itertools import chain
+from typing import Any
+
+from forms.completeness import Completeness
+from forms.metric_kinds import KINDS
+from forms.metric_rows import PERIOD_DATE, PERIOD_MONTH, Cells, MetricError, MetricRows
+from forms.model import Metric, Template
+from forms.suppression import DEFAULT_SUPPRESS_BELOW, suppress, suppress_cells
+
+__all__ = ["MetricError", "base_set", "compute_metrics"]
+
+log = logging.getLogger(__name__)
+
+COUNTED_STATUSES = ("final", "amended")
+DIMENSION_ALIASES = {"agency": "agency_id"}
+FIELD_DIMENSION = "field"
+
+Figures = dict[str, Any]
+
+
+def compute_metrics(
+    template: Template,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    now: datetime | None = None,
+    suppress: bool = True,
+    breakdowns: bool = False,
+    unit_field: str | None = None,
+) -> dict[str, Any]:
+    """Return every metric of the template over payload records (see the module docstring)."""
+    moment = now or datetime.now()
+    below = int(template.parameters.get("suppress_below", DEFAULT_SUPPRESS_BELOW))
+    records = list(records)
+    encounters, skipped = base_set(records, start, end)
+    rows = MetricRows(template, encounters, person_group(template))
+    period = {
+        "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
+        "now": moment.isoformat(), "records": len(records), "skipped_records": skipped,
+        "encounters": len(encounters), "persons": rows.size("person"),
+        "suppress_below": below, "suppressed": suppress,
+    }  # fmt: skip
+    context = _Context(template, rows, below if suppress else None, breakdowns, unit_field)
+    results = {}
+    for metric in template.metrics:
+        last_usable = _last_usable_day(template, metric, moment)
+        if last_usable is None or (end is not None and end <= last_usable):
+            results[metric.id] = context.compute(metric)
+        else:
+            results[metric.id] = _waiting(template, context, metric, records, start, end, last_usable)
+    return {"period": period, "metrics": results}
+
+
+def base_set(
+    records: Iterable[Mapping[str, Any]], start: date | None = None, end: date | None = None
+) -> tuple[list[Mapping[str, Any]], int]:
+    """Return the base set (latest final/amended versions in the period) and the unreadable count."""
+    latest: dict[str, Mapping[str, Any]] = {}
+    skipped = 0
+    for record in records:
+        if not isinstance(record, Mapping):
+            skipped += 1
+            continue
+        key, version = record.get("encounter_id"), record.get("record_version")
+        if not isinstance(key, str) or isinstance(version, bool) or not isinstance(version, int):
+            skipped += 1
+            continue
+        held = latest.get(key)
+        if held is None or held["record_version"] < version:
+            latest[key] = record
+    low = start.isoformat() if start else ""
+    high = end.isoformat() if end else "9999-12-31"
+    kept = [
+        r for r in latest.values() if r.get("record_status") in COUNTED_STATUSES and _within(r, low, high)
+    ]
+    if skipped:
+        log.warning("metrics skipped %d records without an encounter_id and record_version", skipped)
+    return kept, skipped
+
+
+def _within(record: Mapping[str, Any], low: str, high: str) -> bool:
+    day = record.get(PERIOD_DATE)
+    if isinstance(day, str):
+        return low <= day <= high
+    month = record.get(PERIOD_MONTH)
+    if isinstance(month, str):
+        return low[:7] <= month <= high[:7]
+    return not low and high.startswith("9999")
+
+
+def person_group(template: Template) -> str | None:
+    """Return the repeat group whose rows are the `person` unit."""
+    for name in ("person", "persons"):
+        if name in template.groups:
+            return name
+    return next(iter(template.groups), None)
+
+
+class _Context:
+    """What every metric of one computation shares: rows, suppression, breakdown choice."""
+
+    def __init__(
+        self,
+        template: Template,
+        rows: MetricRows,
+        below: int | None,
+        breakdowns: bool,
+        unit_field: str | None,
+    ) -> None:
+        self.template = template
+        self.rows = rows
+        self.below = below
+        self.breakdowns = breakdowns
+        self.unit_field = unit_field
+
+    def compute(self, metric: Metric) -> dict[str, Any]:
+        """Return one metric's result."""
+        head = {"id": metric.id, "label": metric.label, "kind": metric.kind, "unit": metric.unit}
+        if metric.kind == "completeness":
+            return {**head, **self._completeness(metric)}
+        if metric.unit != "encounter" and self.rows.group is None:
+            raise MetricError(f"metric '{metric.id}': unit '{metric.unit}' needs a repeat group")
+        kind = KINDS[metric.kind](self.rows, metric.unit, metric)
+        unit = metric.unit if metric.unit == "encounter" else "person"
+        split = {}
+        for dim in self.dimensions(metric):
+            cells = self.rows.cells(unit, dim)
+            split[dim] = self._cells(metric.kind, kind.by_cells(cells, _universe(cells)))
+        return {**head, **self._one(metric.kind, kind.total()), "breakdowns": split}
+
+    def _completeness(self, metric: Metric) -> dict[str, Any]:
+        measure = Completeness(self.rows, self.template)
+        total = measure.total()
+        fields = total.pop("fields")
+        split = {dim: self._cells("completeness", measure.by_dim(dim)) for dim in self.dimensions(metric)}
+        if self.below is not None:
+            fields = suppress_cells("completeness", fields, self.below)
+        return {**self._one("completeness", total), "fields": fields, "breakdowns": split}
+
+    def dimensions(self, metric: Metric) -> list[str]:
+        """Return the metric's breakdown dimensions to compute (none unless asked for)."""
+        names = expand_breakdowns(self.template, metric.breakdowns) if self.breakdowns else []
+        if self.unit_field:
+            names.append(self.unit_field)
+        return list(dict.fromkeys(DIMENSION_ALIASES.get(n, n) for n in names if n != FIELD_DIMENSION))
+
+    def _one(self, kind: str, figures: Figures) -> Figures:
+        return (
+            suppress(kind, figures, self.below)
+            if self.below is not None
+            else {**figures, "suppressed": False}
+        )
+
+    def _cells(self, kind: str, cells: Mapping[Any, Figures]) -> list[Figures]:
+        listed = [{"value": value, **figures} for value, figures in cells.items()]
+        if self.below is None:
+            return [{**c, "suppressed": False} for c in listed]
+        return suppress_cells(kind, listed, self.below)
+
+
+def expand_breakdowns(
+    template: Template, names: Iterable[str], seen: frozenset[str] = frozenset()
+) -> list[str]:
+    """Return breakdown dimensions with named sets (e.g. PER = ENC + ...) expanded, in order."""
+    found: list[str] = []
+    for name in names:
+        if name in template.breakdowns and name not in seen:
+            found += expand_breakdowns(template, template.breakdowns[name], seen | {name})
+        elif name not in template.breakdowns:
+            found.append(name)
+    return list(dict.fromkeys(found))
+
+
+def _universe(cells: list[Cells]) -> list[Any]:
+    """Return the distinct cell values of a dimension, sorted, None last."""
+    return sorted(set(chain.from_iterable(cells)), key=lambda c: (c is None, str(c)))
+
+
+def min_period_age_h(template: Template, metric: Metric) -> int | None:
+    """Return the metric's `min_period_age_h` (read from the source when the model drops it)."""
+    if "min_period_age_h" in metric.spec:
+        return int(metric.spec["min_period_age_h"])
+    for entry in template.source.get("metrics") or ():
+        if isinstance(entry, Mapping) and entry.get("id") == metric.id and "min_period_age_h" in entry:
+            return int(entry["min_period_age_h"])
+    return None
+
+
+def _last_usable_day(template: Template, metric: Metric, now: datetime) -> date | None:
+    """Return the last day that ended at least `min_period_age_h` before now (None: no such rule)."""
+    hours = min_period_age_h(template, metric)
+    if hours is None:
+        return None
+    cutoff = now.replace(tzinfo=None) - timedelta(hours=hours)
+    return cutoff.date() - timedelta(days=1)
+
+
+def _waiting(
+    template: Template, context: _Context, metric: Metric, records: list[Mapping[str, Any]],
+    start: date | None, end: date | None, last_usable: date,
+) -> dict[str, Any]:  # fmt: skip
+    """Return a metric whose window has not passed: pending for a set period, else cut short."""
+    if end is not None:
+        hours = min_period_age_h(template, metric) or 0
+        available = datetime.combine(end + timedelta(days=1), time()) + timedelta(hours=hours)
+        head = {"id": metric.id, "label": metric.label, "kind": metric.kind, "unit": metric.unit}
+        return {**head, "pending": True, "available_after": available.isoformat(), "suppressed": False,
+                "breakdowns": {}}  # fmt: skip
+    encounters, _ = base_set(records, start, last_usable)
+    rows = MetricRows(template, encounters, person_group(template))
+    inner = _Context(template, rows, context.below, context.breakdowns, context.unit_field)
+    return {**inner.compute(metric), "pending": False, "through": last_usable.isoformat()}

@@ -1,0 +1,154 @@
+// Encounter page behaviour: relevance, one-tap "now", steppers, person rows, clearable chips.
+// The form works without this file; the server decides relevance on save.
+import { evaluate } from "./conditions.js";
+
+document.documentElement.classList.add("js");
+
+const form = document.getElementById("encounter-form");
+const templateJson = document.getElementById("template-json");
+const template = templateJson ? JSON.parse(templateJson.textContent) : {};
+const notValueKinds = Object.fromEntries((template.not_values || []).map((n) => [n.code, n.kind]));
+const json = (el, key) => (el.dataset[key] ? JSON.parse(el.dataset[key]) : null);
+
+// Return the stored-encoding value a field wrapper currently shows (undefined when blank).
+function readField(wrap) {
+  const type = wrap.dataset.type;
+  const inputs = [...wrap.querySelectorAll("input, select, textarea")].filter((i) => !i.name.endsWith("__nv"));
+  let value;
+  if (type === "multi_enum") {
+    const boxes = inputs.filter((i) => i.type === "checkbox");
+    value = boxes.length ? boxes.filter((i) => i.checked).map((i) => i.value)
+      : (inputs[0]?.value || "").split(/[,\s]+/).filter(Boolean);
+    if (!value.length) value = undefined;
+  } else {
+    const raw = inputs.find((i) => (i.type === "radio" ? i.checked : true))?.value ?? "";
+    value = parseValue(type, raw.trim());
+  }
+  const nv = wrap.querySelector("input[name$='__nv']:checked")?.value;
+  if (!nv) return value;
+  if ((notValueKinds[nv] || "not") === "not") return { nv };
+  return value === undefined ? { pn: nv } : { value, pn: nv };
+}
+
+function parseValue(type, raw) {
+  if (raw === "") return undefined;
+  if (type === "boolean") return raw === "true" ? true : raw === "false" ? false : undefined;
+  if (type === "integer" || type === "number") {
+    const n = Number(raw);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return raw;
+}
+
+// Evaluate relevance in template order; a hidden field counts as unanswered. Encounter
+// fields first (a group's relevance may read fields placed after it), then each row.
+function applyRelevance() {
+  if (!form) return;
+  const values = {};
+  for (const wrap of form.querySelectorAll("[data-field]")) {
+    if (!wrap.closest("[data-group]")) showField(wrap, values, null, values);
+  }
+  for (const group of form.querySelectorAll("[data-group]")) {
+    const cond = json(group, "relevant");
+    group.hidden = cond ? !evaluate(cond, values, template) : false;
+    group.querySelectorAll("[data-row]").forEach((row) => applyRow(row, values));
+  }
+}
+
+function applyRow(row, values) {
+  const rowValues = {};
+  row.querySelectorAll("[data-field]").forEach((wrap) => showField(wrap, values, rowValues, rowValues));
+}
+
+function showField(wrap, values, row, into) {
+  const cond = json(wrap, "relevant");
+  const relevant = cond ? evaluate(cond, values, template, row) : true;
+  wrap.hidden = !relevant;
+  const auto = json(wrap, "auto");
+  if (relevant && auto && evaluate(auto.when, values, template, row)) setValue(wrap, auto.value);
+  const value = relevant ? readField(wrap) : undefined;
+  if (value !== undefined) into[wrap.dataset.field] = value;
+  else delete into[wrap.dataset.field];
+}
+
+function setValue(wrap, value) {
+  const target = wrap.querySelector(`input[value="${CSS.escape(String(value))}"]`);
+  if (target && !target.checked) target.checked = true;
+}
+
+// Return the current wall-clock time in a time zone as YYYY-MM-DDTHH:MM:SS.
+function wallClock(timeZone) {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).formatToParts(new Date());
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
+}
+
+function onClick(event) {
+  const button = event.target.closest("button");
+  if (!button) return;
+  if (button.dataset.now) {
+    const input = document.getElementById(button.dataset.now);
+    input.value = wallClock(form.elements.time_zone?.value || "UTC");
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  } else if (button.dataset.step) {
+    const input = document.getElementById(button.dataset.target);
+    input.value = String((Number(input.value) || 0) + Number(button.dataset.step));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  } else if (button.dataset.addRow) {
+    event.preventDefault();
+    addRow(button.dataset.addRow);
+  } else if (button.hasAttribute("data-remove-row")) {
+    event.preventDefault();
+    const group = button.closest("[data-group]");
+    button.closest("[data-row]").remove();
+    renumber(group);
+  }
+}
+
+function addRow(groupId) {
+  const group = form.querySelector(`[data-group="${groupId}"]`);
+  const rows = group.querySelector("[data-rows]");
+  const used = [...rows.querySelectorAll("[data-row]")].map((r) => Number(r.dataset.row));
+  const index = String(used.length ? Math.max(...used) + 1 : 0);
+  const html = document.getElementById(`row-template-${groupId}`).innerHTML.replaceAll("__index__", index);
+  rows.insertAdjacentHTML("beforeend", html);
+  renumber(group);
+  rows.lastElementChild.querySelector("input, select, textarea")?.focus();
+}
+
+function renumber(group) {
+  const rows = group.querySelectorAll("[data-row]");
+  rows.forEach((row, i) => {
+    row.querySelector("[data-row-title]").textContent = group.dataset.rowLabel.replace("{n}", String(i + 1));
+  });
+  const add = group.querySelector("[data-add-row]");
+  if (add) add.disabled = rows.length >= Number(group.dataset.maxRows || Infinity);
+  applyRelevance();
+}
+
+// A second tap on a selected chip clears it (radio groups marked data-clearable).
+const lastChecked = new Map();
+function onRadioClick(event) {
+  const input = event.target;
+  if (input.type !== "radio" || !input.closest("[data-clearable]")) return;
+  if (lastChecked.get(input.name) === input) {
+    input.checked = false;
+    lastChecked.delete(input.name);
+    applyRelevance();
+  } else {
+    lastChecked.set(input.name, input);
+  }
+}
+
+if (form) {
+  form.querySelectorAll("input[type=radio]:checked").forEach((i) => lastChecked.set(i.name, i));
+  form.addEventListener("click", onClick);
+  form.addEventListener("click", onRadioClick);
+  form.addEventListener("change", applyRelevance);
+  form.addEventListener("input", applyRelevance);
+  form.querySelectorAll("[data-group]").forEach(renumber);
+  applyRelevance();
+}
