@@ -10,8 +10,6 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from app import config
-
 log = logging.getLogger(__name__)
 
 CONTENT_SECURITY_POLICY = (
@@ -36,6 +34,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_config(app: Flask, test_config: Mapping[str, Any]) -> None:
     """Load settings (defaults < file < environment < test overrides) into app.config."""
+    from app import config
+
     overrides = {k: v for k, v in test_config.items() if k in config.SECTIONS}
     settings = config.load_settings(test_config.get("CONFIG_FILE"), overrides=overrides)
     security = settings["security"]
@@ -57,7 +57,8 @@ def register_config(app: Flask, test_config: Mapping[str, Any]) -> None:
     app.config["SECRET_KEY"] = _secret_key(app, settings)
 
 
-def _secret_key(app: Flask, settings: config.Settings) -> bytes:
+def _secret_key(app: Flask, settings: dict[str, dict[str, Any]]) -> bytes:
+    from app.config import ConfigError
     from app.crypto import generate_keys
 
     path = Path(settings["server"]["secret_key_file"])
@@ -66,7 +67,7 @@ def _secret_key(app: Flask, settings: config.Settings) -> bytes:
     try:
         return path.read_bytes().strip()
     except FileNotFoundError:
-        raise config.ConfigError(
+        raise ConfigError(
             f"no secret key file at {path}: run `crewlog init` to create the instance folder and its keys"
         ) from None
 
@@ -90,6 +91,7 @@ def register_database(app: Flask) -> None:
     from app.finalize import RecordContext
 
     settings = app.config["SETTINGS"]
+    app.extensions["crewlog.pool"] = db.ConnectionPool(app.config["DATABASE"])
     app.teardown_appcontext(db.close_db)
     conn = db.connect(app.config["DATABASE"])
     try:
@@ -103,19 +105,21 @@ def register_database(app: Flask) -> None:
 
 
 def _check_extended(template: Any, enabled: list[str]) -> None:
+    from app.config import ConfigError
+
     unknown = [f for f in enabled if f not in template.fields or template.fields[f].core]
     if unknown:
-        raise config.ConfigError(
+        raise ConfigError(
             f"[template] extended_fields: {', '.join(unknown)} are not extended fields of template "
             f"{template.id} {template.version}"
         )
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register the auth, responder, supervisor, admin and API blueprints and the health check."""
-    from app import admin, api, auth, responder, roles, supervisor
+    """Register the auth, responder, supervisor, admin, API and PWA blueprints and the health check."""
+    from app import admin, api, auth, pwa, responder, roles, supervisor
 
-    for blueprint in (auth.bp, responder.bp, supervisor.bp, admin.bp, api.bp, api.health_bp):
+    for blueprint in (auth.bp, responder.bp, supervisor.bp, admin.bp, api.bp, api.health_bp, pwa.bp):
         app.register_blueprint(blueprint)
     roles.protect_blueprints(app)
 
@@ -129,6 +133,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_security_headers(app: Flask) -> None:
     """Add the strict CSP and the other security headers to every response."""
+
     @app.after_request
     def add_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -142,6 +147,7 @@ def register_security_headers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add `flask init-db` (the same migrations as `crewlog init`) to the Flask CLI."""
+
     @app.cli.command("init-db")
     def init_db() -> None:
         """Apply database migrations."""

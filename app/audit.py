@@ -27,15 +27,21 @@ class AuditProblem:
     reason: str
 
 
-def row_hash(prev_hash: str, row_id: int, at: str, actor: str | None, action: str,
-             target: str | None, details: str) -> str:
+def row_hash(
+    prev_hash: str, row_id: int, at: str, actor: str | None, action: str, target: str | None, details: str
+) -> str:
     """Return the chained hash of one audit row."""
     canonical = json.dumps([row_id, at, actor, action, target, details], separators=(",", ":"))
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
-def record(db: sqlite_utils.Database, actor: str | None, action: str, target: str | None = None,
-           details: dict[str, Any] | None = None) -> int:
+def record(
+    db: sqlite_utils.Database,
+    actor: str | None,
+    action: str,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
     """Append an audit entry; join the caller's transaction or open one. Return the row id."""
     if not db.conn.in_transaction:
         with write_transaction(db):
@@ -43,8 +49,9 @@ def record(db: sqlite_utils.Database, actor: str | None, action: str, target: st
     return _append(db, actor, action, target, details or {})
 
 
-def _append(db: sqlite_utils.Database, actor: str | None, action: str, target: str | None,
-            details: dict[str, Any]) -> int:
+def _append(
+    db: sqlite_utils.Database, actor: str | None, action: str, target: str | None, details: dict[str, Any]
+) -> int:
     last = db.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
     seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
     row_id = max(last[0] if last else 0, seq[0] if seq else 0) + 1
@@ -54,7 +61,16 @@ def _append(db: sqlite_utils.Database, actor: str | None, action: str, target: s
     db.execute(
         "INSERT INTO audit_log (id, at, actor, action, target, details, prev_hash, hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [row_id, at, actor, action, target, text, prev, row_hash(prev, row_id, at, actor, action, target, text)],
+        [
+            row_id,
+            at,
+            actor,
+            action,
+            target,
+            text,
+            prev,
+            row_hash(prev, row_id, at, actor, action, target, text),
+        ],
     )
     return row_id
 

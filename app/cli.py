@@ -59,7 +59,9 @@ def cmd_init(args: argparse.Namespace, inst: Instance) -> int:
         print(f"created key {path}")
     inst._db = connect(inst.settings["database"]["path"])
     applied = migrations.migrate(inst._db)
-    print(f"database {inst.settings['database']['path']}: migrations applied {applied or 'none (up to date)'}")
+    print(
+        f"database {inst.settings['database']['path']}: migrations applied {applied or 'none (up to date)'}"
+    )
     template = template_versions.ensure_active(inst.db, inst.settings["template"]["path"])
     print(f"active template: {template.id} {template.version}")
     return 0
@@ -115,8 +117,14 @@ def cmd_user(args: argparse.Namespace, inst: Instance) -> int:
     with write_transaction(db):
         if args.user_command == "add":
             _check_team_role(db, args.team_role)
-            users.create(db, args.username, password, args.role, display_name=args.display_name or "",
-                         team_role=args.team_role)
+            users.create(
+                db,
+                args.username,
+                password,
+                args.role,
+                display_name=args.display_name or "",
+                team_role=args.team_role,
+            )
             audit.record(db, "cli", "user.add", args.username, {"role": args.role})
         else:
             users.set_password(db, args.username, password)
@@ -139,7 +147,9 @@ def _check_team_role(db: sqlite_utils.Database, team_role: str | None) -> None:
     spec = template.fields.get("completed_by_role") if template and team_role else None
     codes = template.code_lists.get(spec.code_list or "") if template and spec else None
     if codes is not None and team_role and not codes.has(team_role):
-        raise CliError(f"unknown team role {team_role!r}: choose one of {', '.join(c.code for c in codes.codes)}")
+        raise CliError(
+            f"unknown team role {team_role!r}: choose one of {', '.join(c.code for c in codes.codes)}"
+        )
 
 
 def cmd_unit(args: argparse.Namespace, inst: Instance) -> int:
@@ -147,13 +157,19 @@ def cmd_unit(args: argparse.Namespace, inst: Instance) -> int:
     db = inst.db
     if args.unit_command == "list":
         for u in units.list_all(db):
-            print(f"{u.call_sign}\t{u.program_model or '-'}\t{u.home_county or '-'}\t"
-                  f"{'active' if u.active else 'inactive'}")
+            print(
+                f"{u.call_sign}\t{u.program_model or '-'}\t{u.home_county or '-'}\t"
+                f"{'active' if u.active else 'inactive'}"
+            )
         return 0
     agency = inst.settings["agency"]
     with write_transaction(db):
-        unit = units.create(db, args.call_sign, program_model=args.program_model or agency["program_model"],
-                            home_county=args.home_county or agency["home_county"])
+        unit = units.create(
+            db,
+            args.call_sign,
+            program_model=args.program_model or agency["program_model"],
+            home_county=args.home_county or agency["home_county"],
+        )
         audit.record(db, "cli", "unit.add", unit.call_sign)
     print(f"unit {unit.call_sign} added")
     return 0
@@ -201,8 +217,15 @@ def cmd_delegate(args: argparse.Namespace, inst: Instance) -> int:
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace, Instance], int]] = {
-    "init": cmd_init, "serve": cmd_serve, "user": cmd_user, "unit": cmd_unit, "demo": cmd_demo,
-    "template": cmd_template, "audit": cmd_audit, "receiver": cmd_delegate, "sync": cmd_delegate,
+    "init": cmd_init,
+    "serve": cmd_serve,
+    "user": cmd_user,
+    "unit": cmd_unit,
+    "demo": cmd_demo,
+    "template": cmd_template,
+    "audit": cmd_audit,
+    "receiver": cmd_delegate,
+    "sync": cmd_delegate,
 }
 
 
@@ -214,8 +237,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         inst = Instance(config.load_settings(args.config))
         return HANDLERS[args.command](args, inst)
-    except (CliError, config.ConfigError, users.UserError, units.UnitError,
-            template_versions.TemplateVersionError) as error:
+    except (
+        CliError,
+        config.ConfigError,
+        users.UserError,
+        units.UnitError,
+        template_versions.TemplateVersionError,
+    ) as error:
         print(f"crewlog: error: {error}", file=sys.stderr)
         return 1
     finally:

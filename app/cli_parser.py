@@ -21,7 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2026)
     _template_commands(commands.add_parser("template", help="check and manage template versions"))
     audit = commands.add_parser("audit", help="check the audit log")
-    audit.add_subparsers(dest="audit_command", required=True).add_parser("verify", help="verify the hash chain")
+    audit.add_subparsers(dest="audit_command", required=True).add_parser(
+        "verify", help="verify the hash chain"
+    )
     for name, text in (("receiver", "run the reference state receiver"), ("sync", "sync with the state")):
         delegate = commands.add_parser(name, help=text, add_help=False)
         delegate.add_argument("rest", nargs=argparse.REMAINDER)
@@ -39,7 +41,9 @@ def _user_commands(user: argparse.ArgumentParser) -> None:
     actions.add_parser("list", help="list users")
     for name in ("disable", "enable"):
         actions.add_parser(name, help=f"{name} a user").add_argument("username")
-    reset = actions.add_parser("reset-password", help="set a new password (prints it unless --password-stdin)")
+    reset = actions.add_parser(
+        "reset-password", help="set a new password (prints it unless --password-stdin)"
+    )
     reset.add_argument("username")
     reset.add_argument("--password-stdin", action="store_true")
 

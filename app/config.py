@@ -49,33 +49,66 @@ SETTINGS: tuple[Setting, ...] = (
     _s("server", "host", "str", "127.0.0.1", "Address `crewlog serve` listens on."),
     _s("server", "port", "int", 8080, "Port `crewlog serve` listens on."),
     _s("server", "threads", "int", 8, "Worker threads of the waitress server."),
-    _s("server", "instance_path", "str", "instance",
-       "Folder for the database and key files (relative paths start at the working directory)."),
-    _s("server", "secret_key_file", "str", "",
-       "File holding the session signing key; empty means <instance_path>/secret_key."),
+    _s(
+        "server",
+        "instance_path",
+        "str",
+        "instance",
+        "Folder for the database and key files (relative paths start at the working directory).",
+    ),
+    _s(
+        "server",
+        "secret_key_file",
+        "str",
+        "",
+        "File holding the session signing key; empty means <instance_path>/secret_key.",
+    ),
     _s("database", "path", "str", "", "SQLite database file; empty means <instance_path>/crewlog.sqlite."),
     _s("security", "session_idle_minutes", "int", 30, "Log out after this many minutes without a request."),
-    _s("security", "session_absolute_hours", "int", 12, "Log out this many hours after login, active or not."),
+    _s(
+        "security", "session_absolute_hours", "int", 12, "Log out this many hours after login, active or not."
+    ),
     _s("security", "login_max_failures", "int", 5, "Failed logins in a row before the account is locked."),
     _s("security", "lockout_minutes", "int", 15, "How long a locked account stays locked."),
-    _s("security", "secure_cookies", "bool", True,
-       "Send cookies over HTTPS only; set false only for http://localhost development."),
+    _s(
+        "security",
+        "secure_cookies",
+        "bool",
+        True,
+        "Send cookies over HTTPS only; set false only for http://localhost development.",
+    ),
     _s("security", "max_body_kb", "int", 512, "Largest request body accepted, in KiB."),
     _s("template", "path", "str", "", "Template file to use instead of the shipped state template."),
-    _s("template", "extended_fields", "list", [], "Ids of the extended template fields this program collects."),
+    _s(
+        "template",
+        "extended_fields",
+        "list",
+        [],
+        "Ids of the extended template fields this program collects.",
+    ),
     _s("agency", "id", "str", "demo-agency", "Agency id assigned by the state (sent with every record)."),
     _s("agency", "name", "str", "Demo crisis response program", "Program name shown on pages."),
     _s("agency", "timezone", "str", "America/Denver", "IANA time zone of the program."),
-    _s("agency", "program_model", "str", "community_responder",
-       "Program model code (template code list program_model) for units without their own."),
+    _s(
+        "agency",
+        "program_model",
+        "str",
+        "community_responder",
+        "Program model code (template code list program_model) for units without their own.",
+    ),
     _s("agency", "home_county", "str", "08031", "Default county FIPS code for new units."),
     _s("agency", "state_fips", "str", "08", "State FIPS code filled into incident_state."),
     _s("sync", "enabled", "bool", False, "Run the sync worker inside `crewlog serve`."),
     _s("sync", "endpoint", "str", "", "Base URL of the state endpoint, e.g. https://state.example/api."),
     _s("sync", "token", "str", "", "Bearer token the state issued to this agency."),
     _s("sync", "agency_id", "str", "", "Agency id for the state; empty means [agency] id."),
-    _s("sync", "require_approval", "bool", False,
-       "Queue a record for the state only after a supervisor approves it."),
+    _s(
+        "sync",
+        "require_approval",
+        "bool",
+        False,
+        "Queue a record for the state only after a supervisor approves it.",
+    ),
     _s("sync", "interval_seconds", "int", 30, "Seconds between sync runs when the queue is idle."),
     _s("sync", "batch_size", "int", 100, "Largest number of records sent in one request."),
     _s("sync", "connect_timeout_s", "float", 5.0, "Seconds to wait for a connection to the state."),
@@ -88,8 +121,13 @@ SETTINGS: tuple[Setting, ...] = (
 
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in SETTINGS))
 _BY_KEY = {(s.section, s.key): s for s in SETTINGS}
-_TYPE_WORDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "true or false",
-               "list": "a list of text"}
+_TYPE_WORDS = {
+    "str": "text",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "list": "a list of text",
+}
 
 
 def defaults() -> Settings:
@@ -162,7 +200,7 @@ def _merge_env(settings: Settings, env: Mapping[str, str]) -> None:
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
-        section, _, key = name[len(ENV_PREFIX):].lower().partition("_")
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("_")
         if section not in SECTIONS:
             continue  # not ours: other CREWLOG_* variables are left alone
         setting = _BY_KEY.get((section, key))
@@ -211,8 +249,11 @@ def resolve_paths(settings: Settings) -> Settings:
 
 def render_example() -> str:
     """Return config.example.toml: every setting at its default, its help as a comment."""
-    lines = ["# Crewlog settings. Every setting is shown at its default value.",
-             "# Each can also be set in the environment as CREWLOG_<SECTION>_<KEY>.", ""]
+    lines = [
+        "# Crewlog settings. Every setting is shown at its default value.",
+        "# Each can also be set in the environment as CREWLOG_<SECTION>_<KEY>.",
+        "",
+    ]
     for section in SECTIONS:
         lines.append(f"[{section}]")
         for s in (s for s in SETTINGS if s.section == section):

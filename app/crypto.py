@@ -27,7 +27,7 @@ from forms.model import Answers, Template
 
 log = logging.getLogger(__name__)
 
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105  (a file name, not a secret)
 DATA_KEY_FILE = "data.key"
 NONCE_BYTES = 12
 
@@ -146,6 +146,7 @@ def seal_answers(template: Template, answers: Answers, keys: Keys, record_id: st
 
 def open_answers(answers: Answers, keys: Keys, record_id: str) -> Answers:
     """Return a copy of stored answers with every encrypted value (rows included) decrypted."""
+
     def unseal(key: str, value: Any) -> Any:
         return keys.decrypt(value, f"{record_id}:{key}") if is_encrypted(value) else value
 
@@ -160,8 +161,10 @@ def _map_pii(template: Template, answers: Answers, fn: Any) -> Answers:
     result: Answers = {}
     for key, value in answers.items():
         if key in template.groups and isinstance(value, list):
-            result[key] = [{k: fn(k, v) if k in pii else v for k, v in row.items()} if isinstance(row, dict)
-                           else row for row in value]
+            result[key] = [
+                {k: fn(k, v) if k in pii else v for k, v in row.items()} if isinstance(row, dict) else row
+                for row in value
+            ]
         else:
             result[key] = fn(key, value) if key in pii else value
     return result

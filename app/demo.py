@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,9 +28,11 @@ from app.users import User
 from forms.conditions import evaluate
 from forms.model import Answers, Template
 
-DEMO_USERS = (("responder", "responder", "behavioral_health_clinician", "Riley Responder"),
-              ("supervisor", "supervisor", "supervisor", "Sam Supervisor"),
-              ("admin", "admin", "office_staff", "Alex Admin"))
+DEMO_USERS = (
+    ("responder", "responder", "behavioral_health_clinician", "Riley Responder"),
+    ("supervisor", "supervisor", "supervisor", "Sam Supervisor"),
+    ("admin", "admin", "office_staff", "Alex Admin"),
+)
 DEMO_UNITS = ("CR-1", "CR-2")
 CREW_ROLES = (("behavioral_health_clinician", "emt"), ("peer_support", "paramedic"))
 WEEKS = 8
@@ -45,8 +47,14 @@ class DemoReport:
     encounters: int = 0
 
 
-def populate(db: sqlite_utils.Database, settings: Settings, *, encounters: int = 40, seed: int = 2026,
-             now: datetime | None = None) -> DemoReport:
+def populate(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    *,
+    encounters: int = 40,
+    seed: int = 2026,
+    now: datetime | None = None,
+) -> DemoReport:
     """Create the demo users and units (once) and add finalized encounters over the last 8 weeks."""
     template = template_versions.ensure_active(db, settings["template"]["path"])
     keys = Keys.load(Path(settings["server"]["instance_path"]))
@@ -55,8 +63,12 @@ def populate(db: sqlite_utils.Database, settings: Settings, *, encounters: int =
         report.passwords = _users(db)
         for call_sign in DEMO_UNITS:
             if units.by_call_sign(db, call_sign) is None:
-                units.create(db, call_sign, program_model=settings["agency"]["program_model"],
-                             home_county=settings["agency"]["home_county"])
+                units.create(
+                    db,
+                    call_sign,
+                    program_model=settings["agency"]["program_model"],
+                    home_county=settings["agency"]["home_county"],
+                )
     zone = ZoneInfo(settings["agency"]["timezone"])
     rng = random.Random(seed)
     author = users.by_username(db, DEMO_USERS[0][0])
@@ -87,29 +99,50 @@ def _days(rng: random.Random, total: int, now: datetime) -> list[tuple[datetime,
     return [(start - timedelta(days=offset), counts[offset]) for offset in sorted(counts, reverse=True)]
 
 
-def _shift_day(db: sqlite_utils.Database, settings: Settings, keys: Keys, author: User, scenario: Scenario,
-               day: datetime, count: int) -> int:
+def _shift_day(
+    db: sqlite_utils.Database,
+    settings: Settings,
+    keys: Keys,
+    author: User,
+    scenario: Scenario,
+    day: datetime,
+    count: int,
+) -> int:
     unit = units.by_call_sign(db, scenario.rng.choice(DEMO_UNITS))
     assert unit is not None
     roles = scenario.rng.choice(CREW_ROLES)
-    crew = [{"user_id": author.id, "name": author.name, "team_role": roles[0]},
-            {"name": "Crew partner", "team_role": roles[1]}]
+    crew: list[dict[str, Any]] = [
+        {"user_id": author.id, "name": author.name, "team_role": roles[0]},
+        {"name": "Crew partner", "team_role": roles[1]},
+    ]
     shift = shifts.start(db, unit.id, author.id, crew, started_at=day.isoformat(timespec="seconds"))
     saved, moment = 0, day + timedelta(minutes=scenario.rng.randint(10, 60))
     for _ in range(count):
         answers, cleared = scenario.encounter(moment, list(roles), unit.home_county)
-        ctx = RecordContext(settings, keys, clock=lambda c=cleared: c + timedelta(minutes=8))
+        ctx = RecordContext(settings, keys, clock=_clock_at(cleared + timedelta(minutes=8)))
         saved += _finalize(db, author, scenario.template, answers, ctx)
         moment = cleared + timedelta(minutes=scenario.rng.randint(20, 90))
     shifts.end(db, shift.id, ended_at=max(moment, day + timedelta(hours=10)).isoformat(timespec="seconds"))
     return saved
 
 
-def _finalize(db: sqlite_utils.Database, user: User, template: Template, answers: Answers,
-              ctx: RecordContext) -> int:
-    body = {"id": str(uuid.uuid4()), "status": "final", "template_id": template.id,
-            "template_version": template.version, "base_revision": None, "answers": answers,
-            "acknowledged_warnings": []}
+def _clock_at(moment: datetime) -> Callable[[], datetime]:
+    """Return a clock that always says `moment` (demo records are finalized in the past)."""
+    return lambda: moment
+
+
+def _finalize(
+    db: sqlite_utils.Database, user: User, template: Template, answers: Answers, ctx: RecordContext
+) -> int:
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "status": "final",
+        "template_id": template.id,
+        "template_version": template.version,
+        "base_revision": None,
+        "answers": answers,
+        "acknowledged_warnings": [],
+    }
     try:
         encounters.save(db, user, body, ctx=ctx)
     except ValidationFailed as failure:
@@ -131,7 +164,9 @@ class Scenario:
 
     def code(self, list_id: str, exclude: Sequence[str] = ()) -> str:
         """Return a random code of a code list."""
-        return self.rng.choice([c.code for c in self.template.code_lists[list_id].codes if c.code not in exclude])
+        return self.rng.choice(
+            [c.code for c in self.template.code_lists[list_id].codes if c.code not in exclude]
+        )
 
     def codes(self, list_id: str, most: int, exclude: Sequence[str] = ()) -> list[str]:
         """Return 1..most distinct codes of a code list."""
@@ -142,18 +177,24 @@ class Scenario:
         """Return whether a named filter of the template holds for the answers."""
         return evaluate({"use": name}, answers, self.template)
 
-    def encounter(self, start: datetime, team_roles: list[str], county: str | None) -> tuple[Answers, datetime]:
+    def encounter(
+        self, start: datetime, team_roles: list[str], county: str | None
+    ) -> tuple[Answers, datetime]:
         """Return one encounter's answers and the time the unit cleared."""
         rng = self.rng
-        answers: Answers = {"team_roles": team_roles, "call_source": self.code("call_source", ["other"]),
-                            "contact_mode": rng.choice(["in_person"] * 6 + ["phone_only", "both"]),
-                            "unit_disposition": "contact_made" if rng.random() < 0.85 else
-                            self.code("unit_disposition", ["contact_made"]),
-                            "incident_county": county or self.code("fips_county"),
-                            "incident_zip": f"802{rng.randint(2, 39):02d}",
-                            "location_type": self.code("location_type"),
-                            "narrative": "Demo narrative: met the person, talked, agreed on next steps.",
-                            "attested": True}
+        answers: Answers = {
+            "team_roles": team_roles,
+            "call_source": self.code("call_source", ["other"]),
+            "contact_mode": rng.choice(["in_person"] * 6 + ["phone_only", "both"]),
+            "unit_disposition": "contact_made"
+            if rng.random() < 0.85
+            else self.code("unit_disposition", ["contact_made"]),
+            "incident_county": county or self.code("fips_county"),
+            "incident_zip": f"802{rng.randint(2, 39):02d}",
+            "location_type": self.code("location_type"),
+            "narrative": "Demo narrative: met the person, talked, agreed on next steps.",
+            "attested": True,
+        }
         if self.holds("dispatched", answers):
             self.incidents += 1
             answers["dispatch_reason"] = self.code("dispatch_reason", ["not_dispatched"])
@@ -161,7 +202,9 @@ class Scenario:
         cleared = self._times(answers, start)
         self._scene(answers)
         if self.holds("contact", answers):
-            answers["persons"] = [self.person(answers, start, cleared) for _ in range(rng.choice([1, 1, 1, 2]))]
+            answers["persons"] = [
+                self.person(answers, start, cleared) for _ in range(rng.choice([1, 1, 1, 2]))
+            ]
         return answers, cleared
 
     def _times(self, answers: Answers, start: datetime) -> datetime:
@@ -195,21 +238,40 @@ class Scenario:
         rng = self.rng
         needs = self.codes("needs", 2, ["other"])
         row: dict[str, Any] = {
-            "person_local_id": rng.choice(self.clients), "sex": self.code("sex"),
-            "age_years": rng.randint(16, 82) if rng.random() < 0.8 else {"value": rng.randint(20, 70),
-                                                                          "pn": "approximate"},
+            "person_local_id": rng.choice(self.clients),
+            "sex": self.code("sex"),
+            "age_years": rng.randint(16, 82)
+            if rng.random() < 0.8
+            else {"value": rng.randint(20, 70), "pn": "approximate"},
             "race_ethnicity": self.codes("race_ethnicity", 1) if rng.random() < 0.85 else {"pn": "refused"},
-            "housing_status": self.code("housing_status"), "needs": needs, "primary_need": needs[0],
+            "housing_status": self.code("housing_status"),
+            "needs": needs,
+            "primary_need": needs[0],
             "services": self.codes("services", 3, ["transport", "other"]),
-            "resolution": rng.choice(["resolved_on_scene", "resolved_with_referral", "resolved_with_referral",
-                                      "person_left", "transported_voluntary"]),
-            "transport_disposition": "no_transport", "arrest_made": False, "involuntary_hold": False,
+            "resolution": rng.choice(
+                [
+                    "resolved_on_scene",
+                    "resolved_with_referral",
+                    "resolved_with_referral",
+                    "person_left",
+                    "transported_voluntary",
+                ]
+            ),
+            "transport_disposition": "no_transport",
+            "arrest_made": False,
+            "involuntary_hold": False,
             "injury_person_served": "none",
-            "referrals": self.codes("referrals", 2, ["no_referral"]) if rng.random() < 0.7 else ["no_referral"],
+            "referrals": self.codes("referrals", 2, ["no_referral"])
+            if rng.random() < 0.7
+            else ["no_referral"],
             "follow_up_planned": rng.random() < 0.4,
         }
         naloxone = self.template.fields.get("naloxone_administered")
-        if naloxone is not None and naloxone.relevant and evaluate(naloxone.relevant, answers, self.template, row):
+        if (
+            naloxone is not None
+            and naloxone.relevant
+            and evaluate(naloxone.relevant, answers, self.template, row)
+        ):
             row["naloxone_administered"] = False
         if row["resolution"] == "transported_voluntary":
             if self.holds("on_scene", answers):

@@ -20,7 +20,7 @@ from flask import current_app
 from app import audit, finalize, shifts, template_versions, units
 from app import encounter_store as store
 from app.crypto import Keys, open_answers, seal_answers
-from app.db import write_transaction
+from app.db import combined_write
 from app.errors import BadRequest, Conflict, NotFound, RecordLocked, UnknownTemplate, ValidationFailed
 from app.finalize import Finalizer, RecordContext
 from app.users import User
@@ -63,8 +63,13 @@ class SaveResult:
 
     def to_json(self) -> dict[str, Any]:
         """Return the API response body."""
-        return {"id": self.id, "revision": self.revision, "status": self.status,
-                "record_version": self.record_version, "messages": self.messages}
+        return {
+            "id": self.id,
+            "revision": self.revision,
+            "status": self.status,
+            "record_version": self.record_version,
+            "messages": self.messages,
+        }
 
 
 def parse_request(payload: Any) -> SaveRequest:
@@ -79,16 +84,29 @@ def parse_request(payload: Any) -> SaveRequest:
     for key in ("template_id", "template_version"):
         _expect(isinstance(payload[key], str) and payload[key] != "", key, "a non-empty string")
     base = payload.get("base_revision")
-    _expect(base is None or (isinstance(base, int) and not isinstance(base, bool) and base >= 0),
-            "base_revision", "null or a whole number")
+    _expect(
+        base is None or (isinstance(base, int) and not isinstance(base, bool) and base >= 0),
+        "base_revision",
+        "null or a whole number",
+    )
     _expect(isinstance(payload["answers"], Mapping), "answers", "an object keyed by field id")
     acks = payload.get("acknowledged_warnings", [])
-    _expect(isinstance(acks, list) and all(isinstance(a, str) for a in acks), "acknowledged_warnings",
-            "a list of rule ids")
+    _expect(
+        isinstance(acks, list) and all(isinstance(a, str) for a in acks),
+        "acknowledged_warnings",
+        "a list of rule ids",
+    )
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return SaveRequest(payload["id"].lower(), payload["status"], payload["template_id"],
-                       payload["template_version"], base, dict(payload["answers"]), frozenset(acks),
-                       hashlib.sha256(canonical.encode()).hexdigest())
+    return SaveRequest(
+        payload["id"].lower(),
+        payload["status"],
+        payload["template_id"],
+        payload["template_version"],
+        base,
+        dict(payload["answers"]),
+        frozenset(acks),
+        hashlib.sha256(canonical.encode()).hexdigest(),
+    )
 
 
 def _expect(ok: bool, key: str, what: str) -> None:
@@ -109,14 +127,18 @@ def current_context() -> RecordContext:
     return ctx
 
 
-def save(db: sqlite_utils.Database, user: User, payload: Any, *, ctx: RecordContext | None = None) -> SaveResult:
+def save(
+    db: sqlite_utils.Database, user: User, payload: Any, *, ctx: RecordContext | None = None
+) -> SaveResult:
     """Save a draft or finalize a record as the API describes; raise a CrewlogError on refusal."""
     ctx = ctx or current_context()
     request = parse_request(payload)
     template = template_versions.get(db, request.template_id, request.template_version)
     if template is None:
-        raise UnknownTemplate(f"This server does not hold template {request.template_id} "
-                              f"{request.template_version}. Reload the app to get the current form.")
+        raise UnknownTemplate(
+            f"This server does not hold template {request.template_id} "
+            f"{request.template_version}. Reload the app to get the current form."
+        )
     existing = store.stored_row(db, request.id)
     if existing is not None:
         replay = _check_existing(db, existing, user, request)
@@ -126,16 +148,20 @@ def save(db: sqlite_utils.Database, user: User, payload: Any, *, ctx: RecordCont
     return _write(db, user, request, prepared, existing, ctx)
 
 
-def _check_existing(db: sqlite_utils.Database, existing: dict[str, Any], user: User,
-                    request: SaveRequest) -> SaveResult | None:
+def _check_existing(
+    db: sqlite_utils.Database, existing: dict[str, Any], user: User, request: SaveRequest
+) -> SaveResult | None:
     """Return the earlier result for an identical resend; raise if this save is not allowed."""
     if existing["created_by"] != user.id:
         raise NotFound("No such encounter.")
     if store.latest_hash(db, request.id, existing["revision"]) == request.body_hash:
         return SaveResult(request.id, existing["revision"], existing["status"], existing["record_version"])
     if existing["status"] not in EDITABLE:
-        raise RecordLocked(f"This record is {existing['status']} and can no longer be edited here. "
-                           "Ask a supervisor to return it for correction.", status=existing["status"])
+        raise RecordLocked(
+            f"This record is {existing['status']} and can no longer be edited here. "
+            "Ask a supervisor to return it for correction.",
+            status=existing["status"],
+        )
     if request.base_revision != existing["revision"]:
         raise Conflict(current_revision=existing["revision"])
     return None
@@ -158,8 +184,14 @@ class Prepared:
     person_keys: list[str] = field(default_factory=list)
 
 
-def _prepare(db: sqlite_utils.Database, user: User, request: SaveRequest, template: Template,
-             existing: dict[str, Any] | None, ctx: RecordContext) -> Prepared:
+def _prepare(
+    db: sqlite_utils.Database,
+    user: User,
+    request: SaveRequest,
+    template: Template,
+    existing: dict[str, Any] | None,
+    ctx: RecordContext,
+) -> Prepared:
     from forms.validation import blocking, normalize, validate
 
     shift = shifts.get(db, existing["shift_id"]) if existing else shifts.open_for_user(db, user.id)
@@ -177,11 +209,24 @@ def _prepare(db: sqlite_utils.Database, user: User, request: SaveRequest, templa
     answers = normalize(template, answers, extended=ctx.extended, finalize=request.finalize)
     if request.finalize:
         answers = finalize.mark_repeat_clients(db, template, answers, request.id, ctx)
-    messages = validate(template, answers, finalize=request.finalize, now=ctx.now(), extended=ctx.extended,
-                        duplicate_lookup=finalize.duplicate_lookup(db, template, request.id, ctx.keys))
+    messages = validate(
+        template,
+        answers,
+        finalize=request.finalize,
+        now=ctx.now(),
+        extended=ctx.extended,
+        duplicate_lookup=finalize.duplicate_lookup(db, template, request.id, ctx.keys),
+    )
     _refuse_if_blocked(messages, request, blocking)
-    prepared = Prepared(answers, previous, [m.to_json() for m in messages], status, record_version, unit_id,
-                        shift.id if shift else None)
+    prepared = Prepared(
+        answers,
+        previous,
+        [m.to_json() for m in messages],
+        status,
+        record_version,
+        unit_id,
+        shift.id if shift else None,
+    )
     prepared.sealed = seal_answers(template, answers, ctx.keys, request.id)
     prepared.payload = _payload_if_due(template, answers, status, ctx)
     prepared.columns = _index_columns(template, answers, ctx.keys)
@@ -191,12 +236,17 @@ def _prepare(db: sqlite_utils.Database, user: User, request: SaveRequest, templa
 
 def _refuse_if_blocked(messages: list[Any], request: SaveRequest, blocking: Any) -> None:
     if blocking(messages):
-        raise ValidationFailed("Some answers need attention: fix the fields listed.",
-                               messages=[m.to_json() for m in messages])
-    unacknowledged = [m for m in messages if m.severity == "WARNING" and m.rule not in request.acknowledged_warnings]
+        raise ValidationFailed(
+            "Some answers need attention: fix the fields listed.", messages=[m.to_json() for m in messages]
+        )
+    unacknowledged = [
+        m for m in messages if m.severity == "WARNING" and m.rule not in request.acknowledged_warnings
+    ]
     if request.finalize and unacknowledged:
-        raise ValidationFailed("Check each warning and acknowledge it to finalize.",
-                               messages=[m.to_json() for m in unacknowledged])
+        raise ValidationFailed(
+            "Check each warning and acknowledge it to finalize.",
+            messages=[m.to_json() for m in unacknowledged],
+        )
 
 
 def _previous_answers(existing: dict[str, Any] | None, template: Template, keys: Keys) -> Answers:
@@ -205,7 +255,9 @@ def _previous_answers(existing: dict[str, Any] | None, template: Template, keys:
     return open_answers(json.loads(existing["answers"]), keys, existing["id"])
 
 
-def _payload_if_due(template: Template, answers: Answers, status: str, ctx: RecordContext) -> dict[str, Any] | None:
+def _payload_if_due(
+    template: Template, answers: Answers, status: str, ctx: RecordContext
+) -> dict[str, Any] | None:
     if status not in ("final", "amended") or ctx.settings["sync"]["require_approval"]:
         return None
     return finalize.state_payload(template, answers, ctx)
@@ -231,31 +283,73 @@ def _plain(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _write(db: sqlite_utils.Database, user: User, request: SaveRequest, prepared: Prepared,
-           existing: dict[str, Any] | None, ctx: RecordContext) -> SaveResult:
+def _write(
+    db: sqlite_utils.Database,
+    user: User,
+    request: SaveRequest,
+    prepared: Prepared,
+    existing: dict[str, Any] | None,
+    ctx: RecordContext,
+) -> SaveResult:
     """Write encounter, revision, lookup keys, outbox row and audit entry in one transaction."""
     now = ctx.clock().isoformat(timespec="seconds")
-    with write_transaction(db):
-        current = store.stored_row(db, request.id)
-        if (current or {}).get("revision") != (existing or {}).get("revision"):
-            return _lost_race(db, current, user, request)  # someone saved in between
-        revision = (existing["revision"] if existing else 0) + 1
-        store.write_encounter(db, request, prepared, user, existing, revision, now)
-        store.add_revision(db, request.id, revision, user.id, now, prepared.status, prepared.sealed,
-                           store.changed_fields(prepared.previous, prepared.answers),
-                           request.body_hash)
-        store.replace_person_keys(db, request.id, prepared.person_keys)
+    changed = store.changed_fields(prepared.previous, prepared.answers)
+    expected_revision = existing["revision"] if existing else None
+
+    def write(conn: sqlite_utils.Database) -> SaveResult:
+        current = store.stored_row(conn, request.id)
+        if (current or {}).get("revision") != expected_revision:
+            return _lost_race(conn, current, user, request)  # someone saved in between
+        revision = (expected_revision or 0) + 1
+        store.write_encounter(conn, request, prepared, user, existing, revision, now)
+        store.add_revision(
+            conn,
+            request.id,
+            revision,
+            user.id,
+            now,
+            prepared.status,
+            prepared.sealed,
+            changed,
+            request.body_hash,
+        )
+        store.replace_person_keys(conn, request.id, prepared.person_keys)
         if prepared.payload is not None and prepared.record_version is not None:
-            enqueue_for_state(db, request.id, prepared.record_version, prepared.payload)
-        audit.record(db, user.username, "encounter.finalize" if request.finalize else "encounter.save",
-                     request.id, {"revision": revision, "status": prepared.status,
-                                  "record_version": prepared.record_version})
-    return SaveResult(request.id, revision, prepared.status, prepared.record_version, prepared.messages,
-                      created=existing is None)
+            enqueue_for_state(conn, request.id, prepared.record_version, prepared.payload)
+        audit.record(
+            conn,
+            user.username,
+            "encounter.finalize" if request.finalize else "encounter.save",
+            request.id,
+            {"revision": revision, "status": prepared.status, "record_version": prepared.record_version},
+        )
+        return SaveResult(
+            request.id,
+            revision,
+            prepared.status,
+            prepared.record_version,
+            prepared.messages,
+            created=existing is None,
+        )
+
+    result = combined_write(db, write)
+    if prepared.payload is not None and result.revision != (expected_revision or 0):
+        _wake_sync_workers()
+    return result
 
 
-def _lost_race(db: sqlite_utils.Database, current: dict[str, Any] | None, user: User,
-               request: SaveRequest) -> SaveResult:
+def _wake_sync_workers() -> None:
+    """Tell a sync worker running in this process that a record is waiting."""
+    try:
+        from sync.worker import wake_workers
+    except ImportError:
+        return
+    wake_workers()
+
+
+def _lost_race(
+    db: sqlite_utils.Database, current: dict[str, Any] | None, user: User, request: SaveRequest
+) -> SaveResult:
     if current is None:
         raise Conflict(current_revision=0)
     replay = _check_existing(db, current, user, request)
@@ -264,8 +358,9 @@ def _lost_race(db: sqlite_utils.Database, current: dict[str, Any] | None, user: 
     return replay
 
 
-def enqueue_for_state(db: sqlite_utils.Database, encounter_id: str, record_version: int,
-                      payload: dict[str, Any]) -> None:
+def enqueue_for_state(
+    db: sqlite_utils.Database, encounter_id: str, record_version: int, payload: dict[str, Any]
+) -> None:
     """Queue a shaped record version in the sync outbox (inside the caller's transaction)."""
     from sync.outbox import enqueue
 
@@ -276,3 +371,19 @@ get = store.get
 list_mine = store.list_mine
 visible_to = store.visible_to
 Encounter = store.Encounter
+
+
+def prepare_finalize(
+    db: sqlite_utils.Database,
+    author: User,
+    request: SaveRequest,
+    template: Template,
+    existing: dict[str, Any],
+    ctx: RecordContext,
+) -> Prepared:
+    """Validate a finalize of an existing record as `save` does (used by amendments after approval).
+
+    `author` is who the completion fields name (the record's author); the caller writes the
+    result in its own transaction. Raises ValidationFailed like `save`.
+    """
+    return _prepare(db, author, request, template, existing, ctx)

@@ -6,7 +6,10 @@ templates/errors/error.html with the same message. Messages say what to do next.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 class CrewlogError(Exception):
@@ -25,8 +28,13 @@ class CrewlogError(Exception):
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON body of this error."""
-        body = {"code": self.code, "errno": self.errno, "error": self.error, "message": self.message,
-                "details": self.details}
+        body = {
+            "code": self.code,
+            "errno": self.errno,
+            "error": self.error,
+            "message": self.message,
+            "details": self.details,
+        }
         body.update(self.extra)
         return body
 
@@ -116,12 +124,30 @@ class ServiceUnavailable(CrewlogError):
 
 
 CATALOGUE: tuple[type[CrewlogError], ...] = (
-    BadRequest, CsrfFailed, NotLoggedIn, Forbidden, NotFound, MethodNotAllowed, Conflict, RecordLocked,
-    PayloadTooLarge, ValidationFailed, UnknownTemplate, ServiceUnavailable, CrewlogError,
+    BadRequest,
+    CsrfFailed,
+    NotLoggedIn,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    RecordLocked,
+    PayloadTooLarge,
+    ValidationFailed,
+    UnknownTemplate,
+    ServiceUnavailable,
+    CrewlogError,
 )
 BY_STATUS: dict[int, type[CrewlogError]] = {
-    400: BadRequest, 401: NotLoggedIn, 403: Forbidden, 404: NotFound, 405: MethodNotAllowed,
-    409: Conflict, 413: PayloadTooLarge, 422: ValidationFailed, 503: ServiceUnavailable,
+    400: BadRequest,
+    401: NotLoggedIn,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    409: Conflict,
+    413: PayloadTooLarge,
+    422: ValidationFailed,
+    503: ServiceUnavailable,
 }
 
 
@@ -137,13 +163,11 @@ def respond(error: CrewlogError) -> Any:
     from flask import jsonify, render_template
 
     if wants_json():
-        response = jsonify(error.to_json())
-    else:
-        response = render_template("errors/error.html", error=error)
-    return response, error.code
+        return jsonify(error.to_json()), error.code
+    return render_template("errors/error.html", error=error), error.code
 
 
-def register_handlers(app: Any) -> None:
+def register_handlers(app: Flask) -> None:
     """Register handlers for catalogue errors, HTTP errors, CSRF failures and anything unexpected."""
     import logging
     import sqlite3

@@ -6,6 +6,7 @@ from the template; this module only knows how to compute each kind of auto value
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from forms.model import Answers, Template
 SOFTWARE_NAME = "Crewlog"
 
 
+@functools.cache
 def software_version() -> str:
     """Return Crewlog's installed version."""
     try:
@@ -128,12 +130,19 @@ def repeat_fields(template: Template) -> tuple[str | None, str | None]:
     The person id field is the one generalized for purpose "person"; the repeat flag is the
     derived boolean field of the same group.
     """
-    person = next((f for f in template.fields.values()
-                   if f.generalize and f.generalize.purpose == "person"), None)
+    person = next(
+        (f for f in template.fields.values() if f.generalize and f.generalize.purpose == "person"), None
+    )
     if person is None:
         return None, None
-    flag = next((f.id for f in template.fields.values() if f.group == person.group
-                 and f.type == "boolean" and f.input == "derived"), None)
+    flag = next(
+        (
+            f.id
+            for f in template.fields.values()
+            if f.group == person.group and f.type == "boolean" and f.input == "derived"
+        ),
+        None,
+    )
     return person.id, flag
 
 
@@ -149,8 +158,9 @@ def person_keys(template: Template, answers: Answers, keys: Keys) -> list[str | 
     return result
 
 
-def mark_repeat_clients(db: sqlite_utils.Database, template: Template, answers: Answers,
-                        encounter_id: str, ctx: RecordContext) -> Answers:
+def mark_repeat_clients(
+    db: sqlite_utils.Database, template: Template, answers: Answers, encounter_id: str, ctx: RecordContext
+) -> Answers:
     """Return the answers with each person row's repeat flag set from local history."""
     person_field, flag = repeat_fields(template)
     if person_field is None or flag is None:
@@ -158,11 +168,12 @@ def mark_repeat_clients(db: sqlite_utils.Database, template: Template, answers: 
     group = template.fields[person_field].group or ""
     since_days = int(template.parameters.get("repeat_lookback_days", 365))
     anchor = utc_instant(answers.get("unit_notified_at")) or ctx.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
-    start = (datetime.strptime(anchor, "%Y-%m-%dT%H:%M:%SZ") - timedelta(days=since_days))
+    start = datetime.strptime(anchor, "%Y-%m-%dT%H:%M:%SZ") - timedelta(days=since_days)
     rows = [dict(r) for r in answers.get(group, [])]
     for row, key in zip(rows, person_keys(template, answers, ctx.keys), strict=True):
-        row[flag] = bool(key) and _seen_before(db, key or "", encounter_id, start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                               anchor)
+        row[flag] = bool(key) and _seen_before(
+            db, key or "", encounter_id, start.strftime("%Y-%m-%dT%H:%M:%SZ"), anchor
+        )
     return {**answers, group: rows}
 
 
@@ -193,15 +204,19 @@ def unique_key(template: Template, answers: Answers, keys: Keys) -> str | None:
     return keys.index_key(f"unique:{rule.id}", json.dumps(normalized))
 
 
-def duplicate_lookup(db: sqlite_utils.Database, template: Template, encounter_id: str,
-                     keys: Keys) -> Callable[[Answers], bool]:
+def duplicate_lookup(
+    db: sqlite_utils.Database, template: Template, encounter_id: str, keys: Keys
+) -> Callable[[Answers], bool]:
     """Return the check the `unique` rule calls: another non-voided record has the same key."""
+
     def has_duplicate(answers: Answers) -> bool:
         key = unique_key(template, answers, keys)
         if key is None:
             return False
-        row = db.execute("SELECT 1 FROM encounters WHERE incident_key = ? AND id != ? AND status != 'voided'"
-                         " LIMIT 1", [key, encounter_id]).fetchone()
+        row = db.execute(
+            "SELECT 1 FROM encounters WHERE incident_key = ? AND id != ? AND status != 'voided' LIMIT 1",
+            [key, encounter_id],
+        ).fetchone()
         return row is not None
 
     return has_duplicate
@@ -212,6 +227,11 @@ def state_payload(template: Template, answers: Answers, ctx: RecordContext) -> d
     from forms.payload import shape_payload
 
     key_id = str(template.parameters.get("hmac_key_id") or current_key_id())
-    return shape_payload(template, answers, hmac_key=ctx.keys.hmac_key(key_id), hmac_key_id=key_id,
-                         extended=ctx.extended,
-                         date_precision=str(template.parameters.get("date_precision", "day")))
+    return shape_payload(
+        template,
+        answers,
+        hmac_key=ctx.keys.hmac_key(key_id),
+        hmac_key_id=key_id,
+        extended=ctx.extended,
+        date_precision=str(template.parameters.get("date_precision", "day")),
+    )

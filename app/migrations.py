@@ -142,9 +142,42 @@ def create_outbox_tables(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+REVIEW_SCHEMA = [
+    "ALTER TABLE shifts ADD COLUMN signed_off_at TEXT",
+    "ALTER TABLE shifts ADD COLUMN signed_off_by INTEGER REFERENCES users(id)",
+    """CREATE TABLE metric_records (
+        encounter_id TEXT PRIMARY KEY REFERENCES encounters(id),
+        record_version INTEGER NOT NULL,
+        unit_id INTEGER,
+        encounter_date TEXT,
+        payload TEXT NOT NULL,
+        seq INTEGER NOT NULL
+    )""",
+    "CREATE INDEX metric_records_period ON metric_records (encounter_date, unit_id)",
+    "CREATE INDEX metric_records_seq ON metric_records (seq)",
+    "CREATE TABLE metric_stale (encounter_id TEXT PRIMARY KEY)",
+    # A new record version marks the encounter for re-shaping in the very transaction that made it.
+    """CREATE TRIGGER encounters_metric_insert AFTER INSERT ON encounters
+        WHEN NEW.record_version IS NOT NULL
+        BEGIN INSERT OR IGNORE INTO metric_stale (encounter_id) VALUES (NEW.id); END""",
+    """CREATE TRIGGER encounters_metric_update AFTER UPDATE OF record_version ON encounters
+        WHEN NEW.record_version IS NOT NULL AND NEW.record_version IS NOT OLD.record_version
+        BEGIN INSERT OR IGNORE INTO metric_stale (encounter_id) VALUES (NEW.id); END""",
+    "INSERT OR IGNORE INTO metric_stale (encounter_id)"
+    " SELECT id FROM encounters WHERE record_version IS NOT NULL",
+]
+
+
+def create_review_tables(db: sqlite_utils.Database) -> None:
+    """Add shift sign-off and the shaped payloads the dashboard and exports read (app.dashboard)."""
+    for statement in REVIEW_SCHEMA:
+        db.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     (1, create_core_tables),
     (2, create_outbox_tables),
+    (3, create_review_tables),
 ]
 
 
@@ -166,8 +199,10 @@ def migrate(db: sqlite_utils.Database) -> list[int]:
             if db.execute("SELECT 1 FROM schema_migrations WHERE version = ?", [version]).fetchone():
                 continue  # another process applied it while we waited for the lock
             step(db)
-            db.execute("INSERT INTO schema_migrations VALUES (?, ?)",
-                       [version, datetime.now(UTC).isoformat(timespec="seconds")])
+            db.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?)",
+                [version, datetime.now(UTC).isoformat(timespec="seconds")],
+            )
         log.info("applied migration %s (%s)", version, step.__name__)
         done.append(version)
     return done

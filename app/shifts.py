@@ -34,20 +34,28 @@ class Shift:
 
 
 def _shift(row: Any) -> Shift | None:
-    return Shift(*row[:5], crew=json.loads(row[5] or "[]")) if row else None
+    return Shift(row[0], row[1], row[2], row[3], row[4], json.loads(row[5] or "[]")) if row else None
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def start(db: sqlite_utils.Database, unit_id: int, user_id: int, crew: list[dict[str, Any]],
-          *, started_at: str | None = None) -> Shift:
+def start(
+    db: sqlite_utils.Database,
+    unit_id: int,
+    user_id: int,
+    crew: list[dict[str, Any]],
+    *,
+    started_at: str | None = None,
+) -> Shift:
     """Start a shift for a unit; a unit has at most one open shift."""
     if open_for_unit(db, unit_id):
         raise ShiftError("this unit already has an open shift: end it first")
-    cursor = db.execute("INSERT INTO shifts (unit_id, started_by, started_at, crew) VALUES (?, ?, ?, ?)",
-                        [unit_id, user_id, started_at or _now(), json.dumps(crew)])
+    cursor = db.execute(
+        "INSERT INTO shifts (unit_id, started_by, started_at, crew) VALUES (?, ?, ?, ?)",
+        [unit_id, user_id, started_at or _now(), json.dumps(crew)],
+    )
     shift = get(db, cursor.lastrowid)
     assert shift is not None
     return shift

@@ -31,7 +31,9 @@ def run(args: argparse.Namespace, inst: Instance) -> int:
         return _import(inst, template, args.activate)
     if args.template_command == "list":
         for row in template_versions.list_all(inst.db):
-            print(f"{row['id']}\t{row['version']}\t{'active' if row['active'] else '-'}\t{row['imported_at']}")
+            print(
+                f"{row['id']}\t{row['version']}\t{'active' if row['active'] else '-'}\t{row['imported_at']}"
+            )
         return 0
     template_versions.activate(inst.db, args.id, args.version)
     audit.record(inst.db, "cli", "template.activate", f"{args.id} {args.version}")
@@ -46,9 +48,13 @@ def _import(inst: Instance, template: object, activate: bool) -> int:
     assert isinstance(template, Template)
     current = template_versions.active(inst.db)
     added = template_versions.import_template(inst.db, template, activate=activate)
-    audit.record(inst.db, "cli", "template.import", f"{template.id} {template.version}", {"activate": activate})
-    print(f"template {template.id} {template.version} {'imported' if added else 'already held'}"
-          f"{' and activated' if activate else ''}")
+    audit.record(
+        inst.db, "cli", "template.import", f"{template.id} {template.version}", {"activate": activate}
+    )
+    print(
+        f"template {template.id} {template.version} {'imported' if added else 'already held'}"
+        f"{' and activated' if activate else ''}"
+    )
     if current is not None and (current.id, current.version) != (template.id, template.version):
         for line in diff_templates(current, template):
             print(f"  {line}")

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from app.db import write_transaction
+from app.db import database_file, write_transaction
 from forms.model import Template
 
 
@@ -27,8 +27,8 @@ _lock = threading.Lock()
 
 
 def _db_key(db: sqlite_utils.Database) -> str:
-    row = db.execute("PRAGMA database_list").fetchone()
-    return str(row[2]) if row else ""
+    """Return the database file's path (templates are cached per file)."""
+    return database_file(db)
 
 
 def load_data(source: dict[str, Any], origin: str = "<database>") -> Template:
@@ -42,16 +42,19 @@ def import_template(db: sqlite_utils.Database, template: Template, *, activate: 
     """Store a template version; return False if that exact version is already held."""
     source = json.dumps(template.to_json(), sort_keys=True)
     with write_transaction(db):
-        row = db.execute("SELECT source FROM templates WHERE id = ? AND version = ?",
-                         [template.id, template.version]).fetchone()
+        row = db.execute(
+            "SELECT source FROM templates WHERE id = ? AND version = ?", [template.id, template.version]
+        ).fetchone()
         if row and json.loads(row[0]) != json.loads(source):
             raise TemplateVersionError(
                 f"template {template.id} {template.version} is already held with different content:"
                 " a changed template needs a new version"
             )
         if not row:
-            db.execute("INSERT INTO templates (id, version, source, active, imported_at) VALUES (?, ?, ?, 0, ?)",
-                       [template.id, template.version, source, datetime.now(UTC).isoformat(timespec="seconds")])
+            db.execute(
+                "INSERT INTO templates (id, version, source, active, imported_at) VALUES (?, ?, ?, 0, ?)",
+                [template.id, template.version, source, datetime.now(UTC).isoformat(timespec="seconds")],
+            )
         if activate:
             _activate(db, template.id, template.version)
     return not row
@@ -64,7 +67,9 @@ def activate(db: sqlite_utils.Database, template_id: str, version: str) -> None:
 
 
 def _activate(db: sqlite_utils.Database, template_id: str, version: str) -> None:
-    if not db.execute("SELECT 1 FROM templates WHERE id = ? AND version = ?", [template_id, version]).fetchone():
+    if not db.execute(
+        "SELECT 1 FROM templates WHERE id = ? AND version = ?", [template_id, version]
+    ).fetchone():
         held = ", ".join(f"{r['id']} {r['version']}" for r in list_all(db)) or "none"
         raise TemplateVersionError(f"no template {template_id} {version} is held (held: {held})")
     db.execute("UPDATE templates SET active = (id = ? AND version = ?)", [template_id, version])
@@ -94,7 +99,9 @@ def active(db: sqlite_utils.Database) -> Template | None:
 
 def list_all(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Return id, version, active and imported_at of every held version."""
-    cursor = db.execute("SELECT id, version, active, imported_at FROM templates ORDER BY imported_at, id, version")
+    cursor = db.execute(
+        "SELECT id, version, active, imported_at FROM templates ORDER BY imported_at, id, version"
+    )
     return [{"id": r[0], "version": r[1], "active": bool(r[2]), "imported_at": r[3]} for r in cursor]
 
 

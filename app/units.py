@@ -31,15 +31,22 @@ def _unit(row: Any) -> Unit | None:
     return Unit(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
 
 
-def create(db: sqlite_utils.Database, call_sign: str, *, program_model: str | None = None,
-           home_county: str | None = None) -> Unit:
+def create(
+    db: sqlite_utils.Database,
+    call_sign: str,
+    *,
+    program_model: str | None = None,
+    home_county: str | None = None,
+) -> Unit:
     """Create a unit and return it."""
     if not CALL_SIGN_PATTERN.fullmatch(call_sign):
         raise UnitError(f"invalid call sign {call_sign!r}: use up to 20 letters, digits, spaces, '_' or '-'")
     if by_call_sign(db, call_sign):
         raise UnitError(f"unit {call_sign!r} already exists")
-    db.execute("INSERT INTO units (call_sign, program_model, home_county, active) VALUES (?, ?, ?, 1)",
-               [call_sign, program_model, home_county])
+    db.execute(
+        "INSERT INTO units (call_sign, program_model, home_county, active) VALUES (?, ?, ?, 1)",
+        [call_sign, program_model, home_county],
+    )
     unit = by_call_sign(db, call_sign)
     assert unit is not None
     return unit
@@ -58,8 +65,9 @@ def by_call_sign(db: sqlite_utils.Database, call_sign: str) -> Unit | None:
 def list_all(db: sqlite_utils.Database, *, active_only: bool = False) -> list[Unit]:
     """Return the units by call sign."""
     where = "WHERE active = 1" if active_only else ""
-    return [u for r in db.execute(f"SELECT {_COLUMNS} FROM units {where} ORDER BY call_sign")
-            if (u := _unit(r))]
+    return [
+        u for r in db.execute(f"SELECT {_COLUMNS} FROM units {where} ORDER BY call_sign") if (u := _unit(r))
+    ]
 
 
 def set_active(db: sqlite_utils.Database, unit_id: int, active: bool) -> None:

@@ -82,8 +82,15 @@ def check_password(password: str) -> str:
     return password
 
 
-def create(db: sqlite_utils.Database, username: str, password: str, role: str, *,
-           display_name: str = "", team_role: str | None = None) -> User:
+def create(
+    db: sqlite_utils.Database,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    display_name: str = "",
+    team_role: str | None = None,
+) -> User:
     """Create a user with an argon2id password hash and return it."""
     if not USERNAME_PATTERN.fullmatch(username):
         raise UserError(f"invalid username {username!r}: use 2-40 letters, digits, '.', '_' or '-'")
@@ -94,8 +101,14 @@ def create(db: sqlite_utils.Database, username: str, password: str, role: str, *
     db.execute(
         "INSERT INTO users (username, password_hash, role, display_name, team_role, active, created_at)"
         " VALUES (?, ?, ?, ?, ?, 1, ?)",
-        [username, hasher.hash(password), role, display_name, team_role,
-         datetime.now(UTC).isoformat(timespec="seconds")],
+        [
+            username,
+            hasher.hash(password),
+            role,
+            display_name,
+            team_role,
+            datetime.now(UTC).isoformat(timespec="seconds"),
+        ],
     )
     user = by_username(db, username)
     assert user is not None
@@ -135,8 +148,10 @@ def set_active(db: sqlite_utils.Database, username: str, active: bool) -> User:
 def set_password(db: sqlite_utils.Database, username: str, password: str) -> User:
     """Replace a user's password and clear any lockout."""
     user = require(db, username)
-    db.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
-               [hasher.hash(check_password(password)), user.id])
+    db.execute(
+        "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
+        [hasher.hash(check_password(password)), user.id],
+    )
     return user
 
 

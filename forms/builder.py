@@ -137,6 +137,7 @@ def _value_field(template: Template, spec: Field, lang: str) -> Any:
         return RadioField(
             label,
             choices=_choices([("true", _l("Yes")), ("false", _l("No")), ("", _l("Unanswered"))]),
+            default="",  # toggles start unanswered, and show it
             **common,
         )
     if kind == "integer":

@@ -8,14 +8,29 @@ records: multi_enum semantics follow the shape of the value (a list means "conta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from forms.leaves import UNARY, ConditionError, Predicate, in_some_row, member_of, ordered
 from forms.model import Condition, Template
+from forms.stored import MISSING, decode, has_real, is_set, lookup, parse_instant
+
+__all__ = [
+    "MISSING",
+    "ConditionError",
+    "Predicate",
+    "compile_condition",
+    "decode",
+    "evaluate",
+    "has_real",
+    "is_set",
+    "lookup",
+    "parse_instant",
+    "template_predicate",
+]
 
 Record = Mapping[str, Any]
-Predicate = Callable[[Record, Record | None], bool]
 
 LEAF_OPS = (
     "eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "is_true", "is_false", "is_set", "is_not_set",
@@ -24,11 +39,7 @@ VALUE_OPS = ("eq", "ne", "in", "not_in", "lt", "le", "gt", "ge")
 LIST_OPS = ("in", "not_in")
 ORDER_OPS = ("lt", "le", "gt", "ge")
 
-_MISSING: Any = object()
-
-
-class ConditionError(ValueError):
-    """A condition cannot be compiled (unknown op, filter or parameter)."""
+MEMO_LIMIT = 4096  # compiled conditions kept per template
 
 
 def evaluate(
@@ -41,7 +52,23 @@ def evaluate(
     params: Mapping[str, Any] | None = None,
 ) -> bool:
     """Return whether the condition holds for an encounter's values (and a person row)."""
+    if template is not None and filters is None and params is None:
+        return _cached(template, cond)(values, row)
     return compile_condition(cond, template, filters=filters, params=params)(values, row)
+
+
+def _cached(template: Template, cond: Condition) -> Predicate:
+    """Return the compiled condition from the template's cache, keyed by its JSON text."""
+    try:
+        key = ("json", json.dumps(cond, sort_keys=True))
+    except (TypeError, ValueError):
+        return compile_condition(cond, template)
+    compiled = template.memo.get(key)
+    if compiled is None:
+        if len(template.memo) > MEMO_LIMIT:
+            template.memo.clear()
+        compiled = template.memo[key] = compile_condition(cond, template)
+    return compiled
 
 
 def compile_condition(
@@ -59,36 +86,6 @@ def compile_condition(
         template.row_groups if template is not None else {},
     )
     return compiler.compile(cond)
-
-
-def decode(stored: Any) -> tuple[Any, str | None, str | None]:
-    """Split a stored value into (real value or _MISSING, NOT value code, PN code)."""
-    if isinstance(stored, dict):
-        nv, pn = stored.get("nv"), stored.get("pn")
-        real = stored.get("value", _MISSING)
-        return (real if has_real(real) else _MISSING), _code(nv), _code(pn)
-    return (stored if has_real(stored) else _MISSING), None, None
-
-
-def has_real(value: Any) -> bool:
-    """Return whether a decoded value counts as a real value (not blank, not missing)."""
-    return value is not _MISSING and value is not None and value != "" and value != []
-
-
-def is_set(stored: Any) -> bool:
-    """Return whether a stored value holds a real value (a qualifying PN still counts)."""
-    return decode(stored)[0] is not _MISSING
-
-
-def _code(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def lookup(name: str, values: Record, row: Record | None) -> Any:
-    """Return a field's stored value: the person row first, then the encounter."""
-    if row is not None and name in row:
-        return row[name]
-    return values.get(name)
 
 
 class _Compiler:
@@ -154,7 +151,7 @@ class _Compiler:
     def _leaf(self, cond: Mapping[str, Any]) -> Predicate:
         leaf = self._plain_leaf(cond)
         group = self.row_groups.get(str(cond["field"]))
-        return leaf if group is None else _in_some_row(group, leaf)
+        return leaf if group is None else in_some_row(group, leaf)
 
     def _plain_leaf(self, cond: Mapping[str, Any]) -> Predicate:
         name, op = str(cond["field"]), cond.get("op")
@@ -164,16 +161,16 @@ class _Compiler:
             raise ConditionError(f"op '{op}' needs a value")
         value = self.resolve(cond.get("value"))
         if op in ORDER_OPS:
-            return _ordered(name, op, value)
+            return ordered(name, op, value)
         if op in LIST_OPS:
             if not isinstance(value, list):
                 raise ConditionError(f"op '{op}' needs a list value, got {value!r}")
-            member = _member(name, value, self._codes(value))
+            member = member_of(name, value, self._codes(value))
             return member if op == "in" else (lambda v, r: not member(v, r))
         if op in ("eq", "ne"):
-            member = _member(name, [value], self._codes([value]))
+            member = member_of(name, [value], self._codes([value]))
             return member if op == "eq" else (lambda v, r: not member(v, r))
-        return _UNARY[op](name)
+        return UNARY[op](name)
 
     def _codes(self, values: Sequence[Any]) -> frozenset[str]:
         """Return the compared values that are NOT/PN codes (all strings when no template)."""
@@ -187,133 +184,36 @@ def _as_list(items: Any, key: str) -> list[Any]:
     return items
 
 
-def _in_some_row(group: str, leaf: Predicate) -> Predicate:
-    """Read a row field from encounter level: the leaf holds when it holds for some row."""
-
-    def in_some_row(values: Record, row: Record | None) -> bool:
-        if row is not None:
-            return leaf(values, row)
-        rows = values.get(group)
-        return isinstance(rows, list) and any(leaf(values, r) for r in rows if isinstance(r, Mapping))
-
-    return in_some_row
-
-
 def _all(preds: list[Predicate]) -> Predicate:
-    return lambda v, r: all(p(v, r) for p in preds)
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        first, second = preds
+        return lambda v, r: first(v, r) and second(v, r)
+
+    def every(values: Record, row: Record | None) -> bool:
+        for pred in preds:  # noqa: SIM110 - a plain loop is faster than all() over a generator
+            if not pred(values, row):
+                return False
+        return True
+
+    return every
 
 
 def _any(preds: list[Predicate]) -> Predicate:
-    return lambda v, r: any(p(v, r) for p in preds)
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        first, second = preds
+        return lambda v, r: first(v, r) or second(v, r)
 
-
-def _member(name: str, targets: list[Any], codes: frozenset[str]) -> Predicate:
-    """Return a predicate: the value is (or, for a list, contains) one of targets."""
-    wanted = [t for t in targets if isinstance(t, str | int | float | bool)]
-
-    def member(values: Record, row: Record | None) -> bool:
-        real, nv, pn = decode(lookup(name, values, row))
-        if codes and ((nv is not None and nv in codes) or (pn is not None and pn in codes)):
-            return True
-        if real is _MISSING:
-            return False
-        if isinstance(real, list):
-            return any(_same(item, t) for item in real for t in wanted)
-        return any(_same(real, t) for t in wanted)
-
-    return member
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Compare like JSON does: a boolean never equals a number."""
-    return isinstance(a, bool) == isinstance(b, bool) and a == b
-
-
-def _ordered(name: str, op: str, value: Any) -> Predicate:
-    """Return a predicate comparing numbers, dates or datetimes (as instants)."""
-    target = _comparable(value)
-    if target is None:
-        raise ConditionError(f"op '{op}' needs a number, date or datetime value, got {value!r}")
-    test = _ORDER_TESTS[op]
-
-    def ordered(values: Record, row: Record | None) -> bool:
-        real = decode(lookup(name, values, row))[0]
-        left = _comparable(real)
-        if left is None:
-            return False
-        return _compare(left, target, test)
-
-    return ordered
-
-
-def _comparable(value: Any) -> float | date | datetime | None:
-    """Return a number, date or datetime for ordering, or None when it is neither."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        return parse_instant(value)
-    return None
-
-
-def parse_instant(text: str) -> date | datetime | None:
-    """Parse an ISO date (YYYY-MM-DD) or datetime; return None when it is neither."""
-    try:
-        if len(text) == 10:
-            return date.fromisoformat(text)
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _compare(left: Any, right: Any, test: Callable[[Any, Any], bool]) -> bool:
-    number = (int, float)
-    if isinstance(left, number) != isinstance(right, number):
-        return False
-    if isinstance(left, datetime) != isinstance(right, datetime):
-        left = left.date() if isinstance(left, datetime) else left
-        right = right.date() if isinstance(right, datetime) else right
-    try:
-        return test(left, right)
-    except TypeError:  # naive against aware datetimes: not comparable
+    def some(values: Record, row: Record | None) -> bool:
+        for pred in preds:  # noqa: SIM110 - a plain loop is faster than any() over a generator
+            if pred(values, row):
+                return True
         return False
 
-
-_ORDER_TESTS: dict[str, Callable[[Any, Any], bool]] = {
-    "lt": lambda a, b: bool(a < b),
-    "le": lambda a, b: bool(a <= b),
-    "gt": lambda a, b: bool(a > b),
-    "ge": lambda a, b: bool(a >= b),
-}
-
-
-def _is_true(name: str) -> Predicate:
-    return lambda v, r: decode(lookup(name, v, r))[0] is True
-
-
-def _is_false(name: str) -> Predicate:
-    def is_false(values: Record, row: Record | None) -> bool:
-        real, _nv, pn = decode(lookup(name, values, row))
-        return real is False or (real is _MISSING and pn is not None)
-
-    return is_false
-
-
-def _is_set(name: str) -> Predicate:
-    return lambda v, r: decode(lookup(name, v, r))[0] is not _MISSING
-
-
-def _is_not_set(name: str) -> Predicate:
-    return lambda v, r: decode(lookup(name, v, r))[0] is _MISSING
-
-
-_UNARY: dict[str, Callable[[str], Predicate]] = {
-    "is_true": _is_true,
-    "is_false": _is_false,
-    "is_set": _is_set,
-    "is_not_set": _is_not_set,
-}
+    return some
 
 
 def template_predicate(template: Template, cond: Condition) -> Predicate:

@@ -117,10 +117,9 @@ def _usage_problem(template: Template, field: Field, value: Any) -> str | None:
     if field.usage == "R" and not present and nv is None and pn is None:
         return "answer this, or choose why it is missing."
     if nv is not None and nv not in field.not_values:
-        return f"'{_label(template, nv)}' is not allowed here: {_alternatives(template, field.not_values)}"
+        return f"'{_label(template, nv)}' is not allowed here: {_alternatives(template, field)}"
     if pn is not None and pn not in field.pertinent_negatives:
-        allowed = _alternatives(template, field.pertinent_negatives)
-        return f"'{_label(template, pn)}' is not allowed here: {allowed}"
+        return f"'{_label(template, pn)}' is not allowed here: {_alternatives(template, field)}"
     if field.min_items is not None and isinstance(real, list) and len(real) < field.min_items:
         return f"choose at least {field.min_items}."
     return None
@@ -131,7 +130,8 @@ def _label(template: Template, code: str | None) -> str:
     return known.label if known is not None else str(code)
 
 
-def _alternatives(template: Template, allowed: tuple[str, ...]) -> str:
+def _alternatives(template: Template, field: Field) -> str:
+    allowed = field.not_values + field.pertinent_negatives
     if not allowed:
         return "enter a value."
     return "enter a value or choose " + " or ".join(f"'{_label(template, c)}'" for c in allowed) + "."

@@ -1,10 +1,13 @@
 """`crewlog sync ...` and `crewlog receiver ...`: subcommands the app's CLI delegates to.
 
-In app/cli.py (argparse):
+Either hand over the remaining arguments:
 
-    from sync import cli as sync_cli
+    sync.cli.main(["status"], settings)             # crewlog sync status
+    sync.receiver.cli.main(["--port", "8090", ...])  # crewlog receiver ...
+
+or add the subcommands to the app's own argparse parser:
+
     sync_cli.add_sync_commands(subparsers)          # adds "sync" and "receiver"
-    ...
     if args.command in sync_cli.COMMANDS:
         return sync_cli.handle(args, settings, settings["database"]["path"])
 """
@@ -15,20 +18,39 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sync.settings import SyncSettings
+from sync.settings import SyncSettings, database_path
 
 COMMANDS = ("sync", "receiver")
+
+
+def main(argv: Sequence[str], settings: SyncSettings | Mapping[str, Any],
+         db_path: str | Path | None = None) -> int:
+    """Run `crewlog sync ARGS` given the arguments after "sync" and the app's settings."""
+    parser = argparse.ArgumentParser(prog="crewlog sync", description="Sync records with the state.")
+    add_sync_arguments(parser)
+    args = parser.parse_args(list(argv))
+    args.command = "sync"
+    if db_path is None:
+        if isinstance(settings, SyncSettings):
+            parser.error("no database path given")
+        db_path = database_path(settings)
+    return handle(args, settings, db_path)
 
 
 def add_sync_commands(subparsers: Any) -> None:
     """Add the `sync` and `receiver` subcommands to an argparse subparsers object."""
     from sync.receiver.cli import add_arguments
 
-    sync = subparsers.add_parser("sync", help="send finalized records to the state; see the queue")
+    add_sync_arguments(subparsers.add_parser("sync", help="send finalized records to the state"))
+    add_arguments(subparsers.add_parser("receiver", help="run the reference state receiver"))
+
+
+def add_sync_arguments(sync: argparse.ArgumentParser) -> None:
+    """Add the options and actions of `crewlog sync` to a parser."""
     sync.add_argument("--once", action="store_true", help="drain what is due now and exit")
     actions = sync.add_subparsers(dest="sync_action", metavar="ACTION")
     status = actions.add_parser("status", help="queue depth, errors, pause and quarantine")
@@ -39,7 +61,6 @@ def add_sync_commands(subparsers: Any) -> None:
     reconcile = actions.add_parser("reconcile", help="compare one encounter with what the state holds")
     reconcile.add_argument("encounter_id")
     actions.add_parser("pull-template", help="fetch the state's current template now")
-    add_arguments(subparsers.add_parser("receiver", help="run the reference state receiver"))
 
 
 def handle(args: argparse.Namespace, settings: SyncSettings | Mapping[str, Any], db_path: str | Path) -> int:

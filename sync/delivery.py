@@ -57,6 +57,7 @@ class BatchOutcome:
     error: str | None = None
     smaller_batch: int | None = None
     success: bool = False
+    rows: dict[int, OutboxRow] = field(default_factory=dict)
 
 
 def full_jitter(failures: int, base: float, cap: float, rng: random.Random) -> float:
@@ -67,7 +68,7 @@ def full_jitter(failures: int, base: float, cap: float, rng: random.Random) -> f
 
 def deliver(client: StateClient, batch: list[OutboxRow], report: DrainReport) -> BatchOutcome:
     """Send the batch, splitting it on 413 or a refused request, and settle every row."""
-    outcome = BatchOutcome()
+    outcome = BatchOutcome(rows={row.id: row for row in batch})
     _send(client, batch, report, outcome)
     return outcome
 
@@ -135,6 +136,6 @@ def _settle_results(batch: list[OutboxRow], results: list[RecordResult], outcome
 
 def describe_refusal(result: RecordResult) -> str:
     """Return a one-line summary of why the state refused a record."""
-    parts = [f"{m.get('field') or '-'}: {m.get('message', '')}" for m in result.messages[:5]]
+    parts = [str(m.get("message") or m.get("field") or "") for m in result.messages[:5]]
     more = f" (+{len(result.messages) - 5} more)" if len(result.messages) > 5 else ""
     return f"{result.status}: " + ("; ".join(parts) or "no message") + more

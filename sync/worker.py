@@ -14,7 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from sync import lease
-from sync.client import Limits, StateClient
+from sync.client import AdminActionNeeded, Limits, StateClient, SyncFailure
 from sync.delivery import AuditHook, BatchOutcome, DrainReport, deliver, full_jitter
 from sync.outbox import claim_due, create_outbox_tables, settle
 from sync.settings import SyncSettings, database_path
@@ -91,15 +91,16 @@ class Worker:
                 return
 
     def _limits(self, report: DrainReport) -> Limits | None:
+        report.requests += 1
         try:
             return self.client.limits()
-        except Exception as exc:  # noqa: BLE001 - any failure here is a transport failure
-            outcome = BatchOutcome(stop="backoff", error=f"limits: {exc}")
-            outcome.wait_s = getattr(exc, "retry_after", None)
-            report.requests += 1
-            self._apply(outcome, report)
-            report.stopped_by = "backoff"
-            return None
+        except AdminActionNeeded as exc:
+            outcome = BatchOutcome(stop="paused", pause_reason=str(exc), error=str(exc))
+        except SyncFailure as exc:
+            outcome = BatchOutcome(stop="backoff", error=f"limits: {exc}", wait_s=exc.retry_after)
+        self._apply(outcome, report)
+        report.stopped_by = outcome.stop or "backoff"
+        return None
 
     def _claim(self, limits: Limits) -> list[Any] | None:
         size = max(1, min(self.batch_cap, limits.max_records))
@@ -150,7 +151,10 @@ class Worker:
         self._notify("sync.paused", {"reason": outcome.pause_reason}, bool(outcome.pause_reason))
         self._notify("sync.delivered", {"records": len(settlement.delivered)}, bool(settlement.delivered))
         for row_id, error, _ in settlement.quarantined:
-            self._notify("sync.quarantined", {"outbox_id": row_id, "error": error}, True)
+            row = outcome.rows.get(row_id)
+            details = {"outbox_id": row_id, "error": error, "encounter_id": row.encounter_id if row else None,
+                       "record_version": row.record_version if row else None}
+            self._notify("sync.quarantined", details, True)
 
     def _notify(self, action: str, details: dict[str, Any], when: bool) -> None:
         if when and self.audit is not None:

@@ -7,19 +7,28 @@ logs in through the real form and `ApiClient` fetches /api/v1/csrf and sends X-C
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlite_utils
-from flask import Flask
-from flask.testing import FlaskClient
 
-from app import create_app, db as app_db, shifts, units, users
+# tests/app/ would otherwise shadow the real `app` package (as a namespace package)
+# because pytest puts tests/ on sys.path: put the repository root first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import sqlite_utils  # noqa: E402
+from flask import Flask  # noqa: E402
+from flask.testing import FlaskClient  # noqa: E402
+
+from app import create_app, shifts, units, users  # noqa: E402
+from app import db as app_db  # noqa: E402
 
 PASSWORD = "correct-horse-battery"
 
@@ -50,8 +59,10 @@ def _fast_password_hashing() -> None:
 
 def make_app(instance: Path, **sections: Any) -> Flask:
     """Return a testing app on its own instance folder (real SQLite file, generated keys)."""
-    overrides: dict[str, Any] = {"server": {"instance_path": str(instance)},
-                                 "security": {"secure_cookies": False}}
+    overrides: dict[str, Any] = {
+        "server": {"instance_path": str(instance)},
+        "security": {"secure_cookies": False},
+    }
     for name, values in sections.items():
         overrides[name] = {**overrides.get(name, {}), **values}
     return create_app({"TESTING": True, **overrides})
@@ -63,20 +74,30 @@ def add_personas(app: Flask) -> None:
     for call_sign in ("CR-1", "CR-2"):
         units.create(db, call_sign, program_model="community_responder", home_county="08031")
     for persona in PERSONAS.values():
-        user = users.create(db, persona.username, persona.password, persona.role,
-                            display_name=persona.username.title(), team_role=persona.team_role)
+        user = users.create(
+            db,
+            persona.username,
+            persona.password,
+            persona.role,
+            display_name=persona.username.title(),
+            team_role=persona.team_role,
+        )
         if persona.unit:
             unit = units.by_call_sign(db, persona.unit)
             assert unit is not None
-            shifts.start(db, unit.id, user.id, [{"user_id": user.id, "name": user.name,
-                                                 "team_role": persona.team_role}])
+            shifts.start(
+                db,
+                unit.id,
+                user.id,
+                [{"user_id": user.id, "name": user.name, "team_role": persona.team_role}],
+            )
     db.conn.close()
 
 
 @pytest.fixture
 def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
     """Return the app on a fresh instance with every persona in place."""
-    for name in [n for n in __import__("os").environ if n.startswith("CREWLOG_")]:
+    for name in [n for n in os.environ if n.startswith("CREWLOG_")]:
         monkeypatch.delenv(name)
     application = make_app(tmp_path / "instance")
     add_personas(application)
@@ -100,7 +121,8 @@ def client(app: Flask) -> FlaskClient:
 def csrf_from(html: str) -> str:
     """Return the CSRF token embedded in a page."""
     found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html)
+        r'name="csrf_token" value="([^"]+)"', html
+    )
     assert found, "no csrf_token on the page"
     return found.group(1)
 
@@ -115,13 +137,14 @@ class AuthActions:
         """Post the login form; return the response."""
         who = PERSONAS[persona] if isinstance(persona, str) else persona
         token = csrf_from(self.client.get("/login").get_data(as_text=True))
-        return self.client.post("/login", data={"username": who.username, "password": password or who.password,
-                                                "csrf_token": token})
+        return self.client.post(
+            "/login",
+            data={"username": who.username, "password": password or who.password, "csrf_token": token},
+        )
 
     def logout(self) -> Any:
         """Post the logout form; return the response."""
-        token = csrf_from(self.client.get("/login").get_data(as_text=True)) if False else self.api_token()
-        return self.client.post("/logout", data={"csrf_token": token})
+        return self.client.post("/logout", data={"csrf_token": self.api_token()})
 
     def api_token(self) -> str:
         """Return a CSRF token from the API."""
@@ -155,24 +178,104 @@ class ApiClient:
         """GET a path."""
         return self.client.get(path)
 
-    def save(self, answers: dict[str, Any], *, status: str = "draft", encounter_id: str | None = None,
-             base_revision: int | None = None, acknowledged: list[str] | None = None) -> Any:
+    def save(
+        self,
+        answers: dict[str, Any],
+        *,
+        status: str = "draft",
+        encounter_id: str | None = None,
+        base_revision: int | None = None,
+        acknowledged: list[str] | None = None,
+    ) -> Any:
         """POST an encounter save; return the response."""
-        return self.post("/api/v1/encounters", encounter_body(answers, status=status, encounter_id=encounter_id,
-                                                              base_revision=base_revision, acknowledged=acknowledged))
+        return self.post(
+            "/api/v1/encounters",
+            encounter_body(
+                answers,
+                status=status,
+                encounter_id=encounter_id,
+                base_revision=base_revision,
+                acknowledged=acknowledged,
+            ),
+        )
 
 
-def encounter_body(answers: dict[str, Any], *, status: str = "draft", encounter_id: str | None = None,
-                   base_revision: int | None = None, acknowledged: list[str] | None = None) -> dict[str, Any]:
+def valid_answers(hours_ago: float = 2, **overrides: Any) -> dict[str, Any]:
+    """Return answers that finalize cleanly: a 911 welfare check started hours_ago, one person."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=hours_ago)
+
+    def at(minutes: int) -> str:
+        return (start + timedelta(minutes=minutes)).astimezone(timezone(timedelta(hours=-6))).isoformat()
+
+    person = {
+        "person_local_id": "CL-004417",
+        "age_years": {"value": 37, "pn": "approximate"},
+        "sex": "male",
+        "race_ethnicity": {"pn": "refused"},
+        "housing_status": "unsheltered",
+        "needs": ["mental_health_crisis", "homelessness_basic_needs"],
+        "primary_need": "mental_health_crisis",
+        "services": ["assessment_screening", "information_referral"],
+        "resolution": "resolved_with_referral",
+        "transport_disposition": "no_transport",
+        "arrest_made": False,
+        "involuntary_hold": False,
+        "injury_person_served": "none",
+        "referrals": ["housing_shelter"],
+        "follow_up_planned": False,
+    }
+    answers: dict[str, Any] = {
+        "team_roles": ["behavioral_health_clinician", "emt"],
+        "call_source": "911",
+        "psap_incident_id": f"INC-{uuid.uuid4().hex[:10]}",
+        "dispatch_reason": "well_person_check",
+        "contact_mode": "in_person",
+        "call_received_at": at(0),
+        "unit_notified_at": at(3),
+        "en_route_at": at(4),
+        "arrived_on_scene_at": at(15),
+        "left_scene_at": at(55),
+        "cleared_at": at(58),
+        "incident_county": "08031",
+        "incident_zip": "80205",
+        "location_type": "sidewalk",
+        "unit_disposition": "contact_made",
+        "police_on_scene_at_arrival": False,
+        "police_co_dispatched": False,
+        "police_requested_by_team": False,
+        "injury_responder": "none",
+        "narrative": "Found J. Doe near the bus shelter on Champa St.",
+        "attested": True,
+        "persons": [person],
+    }
+    answers.update(overrides)
+    return answers
+
+
+def encounter_body(
+    answers: dict[str, Any],
+    *,
+    status: str = "draft",
+    encounter_id: str | None = None,
+    base_revision: int | None = None,
+    acknowledged: list[str] | None = None,
+) -> dict[str, Any]:
     """Return a save request body for the shipped template."""
-    return {"id": encounter_id or str(uuid.uuid4()), "status": status, "template_id": "state-standard",
-            "template_version": "2026.1", "base_revision": base_revision, "answers": answers,
-            "acknowledged_warnings": acknowledged or []}
+    return {
+        "id": encounter_id or str(uuid.uuid4()),
+        "status": status,
+        "template_id": "state-standard",
+        "template_version": "2026.1",
+        "base_revision": base_revision,
+        "answers": answers,
+        "acknowledged_warnings": acknowledged or [],
+    }
 
 
 @pytest.fixture
 def login_as(app: Flask) -> Any:
     """Return a function giving a logged-in ApiClient for a persona name."""
+
     def make(name: str) -> ApiClient:
         client = app.test_client()
         response = AuthActions(client).login(name)

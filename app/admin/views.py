@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from app import audit, template_versions, units, users
 from app.admin import bp
@@ -15,22 +16,22 @@ from app.db import get_db, write_transaction
 from forms.model import Template
 
 
-def _codes(template: Template | None, field_id: str) -> list[tuple[str, str]]:
-    """Return (code, label) choices of the code list behind a template field."""
+def _codes(template: Template | None, field_id: str) -> list[SelectChoice]:
+    """Return the choices of the code list behind a template field, after a blank one."""
     spec = template.fields.get(field_id) if template else None
     codes = template.code_lists.get(spec.code_list or "") if template and spec else None
-    return [(c.code, c.label) for c in codes.codes] if codes else []
+    return [SelectChoice("", "—"), *(SelectChoice(c.code, c.label) for c in (codes.codes if codes else ()))]
 
 
 def _user_form() -> UserForm:
     form = UserForm()
-    form.team_role.choices = [("", "—"), *_codes(template_versions.active(get_db()), "completed_by_role")]
+    form.team_role.choices = _codes(template_versions.active(get_db()), "completed_by_role")
     return form
 
 
 def _unit_form() -> UnitForm:
     form = UnitForm()
-    form.program_model.choices = [("", "—"), *_codes(template_versions.active(get_db()), "program_model")]
+    form.program_model.choices = _codes(template_versions.active(get_db()), "program_model")
     return form
 
 
@@ -43,8 +44,9 @@ def index() -> Any:
 @bp.get("/users", endpoint="users")
 def users_page() -> Any:
     """List every user."""
-    return render_template("admin/users.html", users=users.list_all(get_db()), form=_user_form(),
-                           active_form=ActiveForm())
+    return render_template(
+        "admin/users.html", users=users.list_all(get_db()), form=_user_form(), active_form=ActiveForm()
+    )
 
 
 @bp.post("/users")
@@ -52,18 +54,26 @@ def add_user() -> Any:
     """Create a user from the form."""
     form = _user_form()
     if not form.validate_on_submit():
-        return render_template("admin/users.html", users=users.list_all(get_db()), form=form,
-                               active_form=ActiveForm()), 400
+        return render_template(
+            "admin/users.html", users=users.list_all(get_db()), form=form, active_form=ActiveForm()
+        ), 400
     db = get_db()
     try:
         with write_transaction(db):
-            user = users.create(db, form.username.data or "", form.password.data or "", form.role.data or "",
-                                display_name=form.display_name.data or "", team_role=form.team_role.data or None)
+            user = users.create(
+                db,
+                form.username.data or "",
+                form.password.data or "",
+                form.role.data or "",
+                display_name=form.display_name.data or "",
+                team_role=form.team_role.data or None,
+            )
             audit.record(db, current_user.username, "user.add", user.username, {"role": user.role})
     except users.UserError as error:
         flash(str(error), "error")
-        return render_template("admin/users.html", users=users.list_all(db), form=form,
-                               active_form=ActiveForm()), 400
+        return render_template(
+            "admin/users.html", users=users.list_all(db), form=form, active_form=ActiveForm()
+        ), 400
     flash(_("User %(name)s added.", name=user.username), "info")
     return redirect(url_for("admin.users"))
 
@@ -101,8 +111,12 @@ def add_unit() -> Any:
         return render_template("admin/units.html", units=units.list_all(db), form=form), 400
     try:
         with write_transaction(db):
-            unit = units.create(db, form.call_sign.data or "", program_model=form.program_model.data or None,
-                                home_county=form.home_county.data or None)
+            unit = units.create(
+                db,
+                form.call_sign.data or "",
+                program_model=form.program_model.data or None,
+                home_county=form.home_county.data or None,
+            )
             audit.record(db, current_user.username, "unit.add", unit.call_sign)
     except units.UnitError as error:
         flash(str(error), "error")

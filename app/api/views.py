@@ -56,10 +56,17 @@ def get_encounter(encounter_id: str) -> Any:
     if encounter is None or not encounters.visible_to(current_user, encounter):
         raise NotFound("No such encounter.")
     audit.record(db, current_user.username, "encounter.view", encounter.id)
-    return jsonify(id=encounter.id, status=encounter.status, revision=encounter.revision,
-                   record_version=encounter.record_version, template_id=encounter.template_id,
-                   template_version=encounter.template_version, answers=encounter.answers,
-                   updated_at=encounter.updated_at, notes=encounter_store.notes(db, encounter.id))
+    return jsonify(
+        id=encounter.id,
+        status=encounter.status,
+        revision=encounter.revision,
+        record_version=encounter.record_version,
+        template_id=encounter.template_id,
+        template_version=encounter.template_version,
+        answers=encounter.answers,
+        updated_at=encounter.updated_at,
+        notes=encounter_store.notes(db, encounter.id),
+    )
 
 
 @bp.get("/encounters")

@@ -7,7 +7,6 @@ from flask import Blueprint
 bp = Blueprint("auth", __name__)
 
 from app.auth import views  # noqa: E402,F401  (registers the routes on bp)
-
 from app.auth.sessions import check_timeouts  # noqa: E402
 
 bp.before_app_request(check_timeouts)

@@ -25,8 +25,15 @@ class LoginOutcome:
     just_locked: bool = False
 
 
-def attempt(db: sqlite_utils.Database, username: str, password: str, *, max_failures: int,
-            lockout_minutes: int, now: datetime | None = None) -> LoginOutcome:
+def attempt(
+    db: sqlite_utils.Database,
+    username: str,
+    password: str,
+    *,
+    max_failures: int,
+    lockout_minutes: int,
+    now: datetime | None = None,
+) -> LoginOutcome:
     """Check a username and password, counting failures and locking after max_failures."""
     now = now or datetime.now(UTC)
     user = users.by_username(db, username)
@@ -55,8 +62,14 @@ def _reset(db: sqlite_utils.Database, user: User, username: str) -> None:
         db.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", [user.id])
 
 
-def _fail(db: sqlite_utils.Database, user: User | None, username: str, now: datetime, max_failures: int,
-          lockout_minutes: int) -> LoginOutcome:
+def _fail(
+    db: sqlite_utils.Database,
+    user: User | None,
+    username: str,
+    now: datetime,
+    max_failures: int,
+    lockout_minutes: int,
+) -> LoginOutcome:
     with write_transaction(db):
         failures = _count_failure(db, user, username)
         until = now + timedelta(minutes=lockout_minutes) if failures >= max_failures else None
@@ -71,15 +84,22 @@ def _count_failure(db: sqlite_utils.Database, user: User | None, username: str) 
     if user is not None:
         db.execute("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?", [user.id])
         return int(db.execute("SELECT failed_logins FROM users WHERE id = ?", [user.id]).fetchone()[0])
-    db.execute("INSERT INTO login_throttle (username, failures) VALUES (?, 1) ON CONFLICT (username)"
-               " DO UPDATE SET failures = failures + 1", [username.lower()])
+    db.execute(
+        "INSERT INTO login_throttle (username, failures) VALUES (?, 1) ON CONFLICT (username)"
+        " DO UPDATE SET failures = failures + 1",
+        [username.lower()],
+    )
     row = db.execute("SELECT failures FROM login_throttle WHERE username = ?", [username.lower()]).fetchone()
     return int(row[0])
 
 
 def _lock(db: sqlite_utils.Database, user: User | None, username: str, until: datetime) -> None:
     if user is not None:
-        db.execute("UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?", [until.isoformat(), user.id])
+        db.execute(
+            "UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?", [until.isoformat(), user.id]
+        )
     else:
-        db.execute("UPDATE login_throttle SET failures = 0, locked_until = ? WHERE username = ?",
-                   [until.isoformat(), username.lower()])
+        db.execute(
+            "UPDATE login_throttle SET failures = 0, locked_until = ? WHERE username = ?",
+            [until.isoformat(), username.lower()],
+        )

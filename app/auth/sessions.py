@@ -51,9 +51,9 @@ def expired_reason(now: float | None = None) -> str | None:
     security = current_app.config["SETTINGS"]["security"]
     login_at = session.get(LOGIN_AT, 0.0)
     if now - login_at > security["session_absolute_hours"] * 3600:
-        return _("Your session reached its time limit. Please log in again.")
+        return str(_("Your session reached its time limit. Please log in again."))
     if now - session.get(SEEN_AT, 0.0) > security["session_idle_minutes"] * 60:
-        return _("You were logged out after a period of inactivity. Please log in again.")
+        return str(_("You were logged out after a period of inactivity. Please log in again."))
     return None
 
 

@@ -27,9 +27,13 @@ def login() -> Any:
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
     security = current_app.config["SETTINGS"]["security"]
-    outcome = lockout.attempt(get_db(), form.username.data or "", form.password.data or "",
-                              max_failures=security["login_max_failures"],
-                              lockout_minutes=security["lockout_minutes"])
+    outcome = lockout.attempt(
+        get_db(),
+        form.username.data or "",
+        form.password.data or "",
+        max_failures=security["login_max_failures"],
+        lockout_minutes=security["lockout_minutes"],
+    )
     if outcome.user is None:
         flash(_refusal(outcome), "error")
         return render_template("auth/login.html", form=form), 429 if outcome.locked_until else 401
@@ -40,9 +44,9 @@ def login() -> Any:
 
 def _refusal(outcome: lockout.LoginOutcome) -> str:
     if outcome.locked_until is None:
-        return _("Wrong username or password. Check both and try again.")
+        return str(_("Wrong username or password. Check both and try again."))
     when = format_datetime(outcome.locked_until, "short")
-    return _("Too many failed attempts. You can try again after %(when)s.", when=when)
+    return str(_("Too many failed attempts. You can try again after %(when)s.", when=when))
 
 
 def _next_page(role: str) -> str:

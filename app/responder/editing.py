@@ -18,7 +18,13 @@ from app.errors import CrewlogError, ValidationFailed
 from app.responder.layout import Arranger
 from app.shifts import Shift
 from app.units import Unit
-from forms.builder import answers_from_form, build_encounter_form, form_data_from_answers, responder_fields, zone_named
+from forms.builder import (
+    answers_from_form,
+    build_encounter_form,
+    form_data_from_answers,
+    responder_fields,
+    zone_named,
+)
 from forms.model import Answers, Template
 from forms.normalize import normalize
 
@@ -66,7 +72,9 @@ def initial_answers(template: Template, shift: Shift | None, unit: Unit | None) 
     return answers
 
 
-def blank_form(template: Template, answers: Answers, *, encounter_id: str | None, revision: int | None) -> Any:
+def blank_form(
+    template: Template, answers: Answers, *, encounter_id: str | None, revision: int | None
+) -> Any:
     """Return a form showing stored (or starting) answers."""
     zone = zone_named(settings()["agency"]["timezone"])
     data: MultiDict[str, str] = form_data_from_answers(template, answers, zone=zone)
@@ -76,20 +84,38 @@ def blank_form(template: Template, answers: Answers, *, encounter_id: str | None
     return form_class(template)(formdata=data)
 
 
-def render(template: Template, form: Any, *, code: int = 200, messages: list[dict[str, Any]] | None = None,
-           problem: str | None = None, encounter: encounters.Encounter | None = None,
-           notes: list[str] | None = None) -> tuple[str, int]:
+def render(
+    template: Template,
+    form: Any,
+    *,
+    code: int = 200,
+    messages: list[dict[str, Any]] | None = None,
+    problem: str | None = None,
+    encounter: encounters.Encounter | None = None,
+    notes: list[str] | None = None,
+) -> tuple[str, int]:
     """Render the encounter page for a form, with messages from validation."""
     answers = normalize(template, _answers_if_readable(template, form), extended=extended(), finalize=False)
     page = Arranger(template, answers, messages or [], language()).page(form)
     status = encounter.status if encounter else None
-    target = url_for("responder.edit_encounter", encounter_id=encounter.id) if encounter else url_for(
-        "responder.new_encounter")
+    target = (
+        url_for("responder.edit_encounter", encounter_id=encounter.id)
+        if encounter
+        else url_for("responder.new_encounter")
+    )
     html = render_template(
-        "responder/encounter.html", form=form, page=page, problem=problem, notes=notes or [],
-        heading=_("Edit encounter") if encounter else _("New encounter"), status=status,
-        status_label=status_label(status), action_url=target, read_only=bool(status and status not in EDITABLE),
-        acknowledged=list(form.acknowledged.data or []), template_json=browser_template(template),
+        "responder/encounter.html",
+        form=form,
+        page=page,
+        problem=problem,
+        notes=notes or [],
+        heading=_("Edit encounter") if encounter else _("New encounter"),
+        status=status,
+        status_label=status_label(status),
+        action_url=target,
+        read_only=bool(status and status not in EDITABLE),
+        acknowledged=list(form.acknowledged.data or []),
+        template_json=browser_template(template),
         template_note=_("Form version %(version)s", version=template.version),
     )
     return html, code
@@ -110,14 +136,21 @@ def browser_template(template: Template) -> dict[str, Any]:
         "filters": template.filters,
         "parameters": template.parameters,
         "not_values": [{"code": n.code, "kind": n.kind} for n in template.not_values.values()],
+        "row_groups": template.row_groups,
     }
 
 
 def status_label(status: str | None) -> str:
     """Return the words shown for a record status."""
-    labels = {"draft": _("Draft"), "final": _("Finalized"), "returned": _("Returned for correction"),
-              "approved": _("Approved"), "amended": _("Amended"), "voided": _("Voided")}
-    return labels.get(status or "", status or "")
+    labels = {
+        "draft": _("Draft"),
+        "final": _("Finalized"),
+        "returned": _("Returned for correction"),
+        "approved": _("Approved"),
+        "amended": _("Amended"),
+        "voided": _("Voided"),
+    }
+    return str(labels.get(status or "", status or ""))
 
 
 def change_rows(form: Any, action: str) -> None:
@@ -147,8 +180,9 @@ def save(template: Template, form: Any, user: Any, *, finalize: bool) -> encount
     return encounters.save(get_db(), user, payload)
 
 
-def finalize_or_keep_draft(template: Template, form: Any, user: Any) -> tuple[encounters.SaveResult | None,
-                                                                               ValidationFailed | None]:
+def finalize_or_keep_draft(
+    template: Template, form: Any, user: Any
+) -> tuple[encounters.SaveResult | None, ValidationFailed | None]:
     """Finalize; when validation refuses, save the answers as a draft so nothing typed is lost."""
     try:
         return save(template, form, user, finalize=True), None
@@ -176,4 +210,4 @@ def local_time(iso: str | None, config: dict[str, Any]) -> str:
 
 def submitted_action() -> str:
     """Return which button sent the form: save, finalize, add_row:<group> or remove_row:<group>:<i>."""
-    return request.form.get("action", "save")
+    return str(request.form.get("action", "save"))

@@ -12,6 +12,7 @@ from forms.conditions import evaluate
 from forms.model import Answers, Field, Group, Section, Template
 
 BLOCKING = ("FATAL", "ERROR")
+BOOKKEEPING = ("encounter_uuid", "base_revision", "time_zone", "acknowledged")
 _PATH = re.compile(r"^(?P<group>[a-z][a-z0-9_]*)\[(?P<row>\d+)\]\.(?P<field>.+)$")
 
 
@@ -86,6 +87,7 @@ class GroupView:
     blank_row: RowView
     messages: list[dict[str, Any]]
     relevant_now: bool
+    row_word: str | None = None
     kind: str = "group"
 
 
@@ -101,7 +103,9 @@ class Page:
 class Arranger:
     """Build the page view of one form under one template."""
 
-    def __init__(self, template: Template, answers: Answers, messages: Iterable[Mapping[str, Any]], lang: str):
+    def __init__(
+        self, template: Template, answers: Answers, messages: Iterable[Mapping[str, Any]], lang: str
+    ):
         self.template = template
         self.answers = answers
         self.lang = lang
@@ -110,29 +114,54 @@ class Arranger:
             self.by_name.setdefault(html_name(message.get("field")), []).append(dict(message))
 
     def page(self, form: Any) -> Page:
-        """Return the page view: sections and groups in template order, summary, warnings."""
-        blocks: list[SectionView | GroupView] = []
-        placed: set[str] = set()
-        for section in self.template.sections:
+        """Return the page view: sections and groups in template order, summary, warnings.
+
+        A repeat group whose relevance reads encounter fields shown further down (people
+        served depend on "Did we make contact?") is placed after the last of those fields,
+        so the crew answers the question before the rows it opens.
+        """
+        placed: list[tuple[float, SectionView | GroupView]] = []
+        for position, section in enumerate(self.template.sections):
             if section.group is None:
-                blocks.append(self.section(section, form, None))
-            elif section.group in form and section.group not in placed:
-                placed.add(section.group)
-                blocks.append(self.group(self.template.groups[section.group], form))
-        return Page(blocks, self.summary(blocks), self.warnings())
+                view = self.section(section, form, None)
+                if view.fields:
+                    placed.append((position, view))
+        for group in self.template.groups.values():
+            if group.id in form:
+                placed.append((self._group_position(group), self.group(group, form)))
+        blocks = [view for _, view in sorted(placed, key=lambda item: item[0])]
+        hidden = [(str(e), None) for name in BOOKKEEPING for e in form[name].errors]
+        return Page(blocks, hidden + self.summary(blocks), self.warnings())
+
+    def _group_position(self, group: Group) -> float:
+        """Return where a group goes: at its first section, or after the fields its relevance reads."""
+        order = {s.id: n for n, s in enumerate(self.template.sections)}
+        first = min(order[s.id] for s in self.template.sections if s.group == group.id)
+        read = [
+            self.template.fields[name]
+            for name in fields_read(group.relevant, self.template.filters)
+            if name in self.template.fields
+        ]
+        after = [order[f.section] + 0.5 for f in read if f.group is None and f.section in order]
+        return max([first, *after])
 
     def section(self, section: Section, form: Any, row: Answers | None) -> SectionView:
         """Return the fields of one section present in the (row) form."""
-        views = [self.field(spec, form, row) for spec in self.template.fields_in(section.id) if spec.id in form]
+        views = [
+            self.field(spec, form, row) for spec in self.template.fields_in(section.id) if spec.id in form
+        ]
         return SectionView(section.id, _text(section.title, section.title_i18n, self.lang), views)
 
     def field(self, spec: Field, form: Any, row: Answers | None) -> FieldView:
         """Return one field's view with its messages and whether it applies now."""
         bound = form[spec.id]
-        nv = form[spec.id + NV_SUFFIX] if spec.id + NV_SUFFIX in form else None
+        nv = form._fields.get(spec.id + NV_SUFFIX)
         code_list = self.template.code_lists.get(spec.code_list or "")
-        options = [(c.code, _text(c.label, c.label_i18n, self.lang)) for c in code_list.codes] if (
-            code_list and code_list.external) else []
+        options = (
+            [(c.code, _text(c.label, c.label_i18n, self.lang)) for c in code_list.codes]
+            if (code_list and code_list.external)
+            else []
+        )
         relevant = spec.relevant is None or evaluate(spec.relevant, self.answers, self.template, row)
         return FieldView(spec, bound, nv, self.by_name.get(bound.name, []), options, relevant)
 
@@ -140,13 +169,18 @@ class Arranger:
         """Return a repeat group's rows, with a blank row named for copying by the page."""
         entries = form[group.id]
         stored = self.answers.get(group.id) or []
-        rows = [self.row(group, entry.form, entry.name.rsplit("-", 1)[-1], n + 1,
-                         stored[n] if n < len(stored) else {}) for n, entry in enumerate(entries)]
+        rows = [
+            self.row(
+                group, entry.form, entry.name.rsplit("-", 1)[-1], n + 1, stored[n] if n < len(stored) else {}
+            )
+            for n, entry in enumerate(entries)
+        ]
         row_class = entries.unbound_field.args[0]
-        blank = self.row(group, row_class(prefix=f"{group.id}-__index__"), "__index__", 0, {})
+        blank = self.row(group, row_class(prefix=f"{group.id}-__index__-"), "__index__", 0, {})
         relevant = group.relevant is None or evaluate(group.relevant, self.answers, self.template)
         label = _text(group.label, group.label_i18n, self.lang)
-        return GroupView(group, label, rows, blank, self.by_name.get(group.id, []), relevant)
+        word = _text(group.row_label, group.row_label_i18n, self.lang) if group.row_label else None
+        return GroupView(group, label, rows, blank, self.by_name.get(group.id, []), relevant, word)
 
     def row(self, group: Group, form: Any, index: str, number: int, stored: Answers) -> RowView:
         """Return one row of a repeat group, section by section."""
@@ -164,8 +198,11 @@ class Arranger:
         for block in blocks:
             if isinstance(block, GroupView):
                 shown.add(block.group.id)
-                items += [(m["message"], f"group-{block.group.id}") for m in block.messages
-                          if m["severity"] in BLOCKING]
+                items += [
+                    (m["message"], f"group-{block.group.id}")
+                    for m in block.messages
+                    if m["severity"] in BLOCKING
+                ]
         for name, messages in self.by_name.items():
             if name not in shown:
                 items += [(m["message"], None) for m in messages if m["severity"] in BLOCKING]
@@ -179,6 +216,19 @@ class Arranger:
                 if m["severity"] == "WARNING":
                     grouped.setdefault(str(m["rule"]), []).append(str(m["message"]))
         return list(grouped.items())
+
+
+def fields_read(cond: Any, filters: Mapping[str, Any], seen: frozenset[str] = frozenset()) -> set[str]:
+    """Return the field names a condition reads, following named filters."""
+    if not isinstance(cond, Mapping):
+        return set()
+    if "field" in cond:
+        return {str(cond["field"])}
+    if "use" in cond:
+        name = str(cond["use"])
+        return set() if name in seen else fields_read(filters.get(name), filters, seen | {name})
+    parts = cond.get("all") or cond.get("any") or [cond.get("not")]
+    return set().union(*(fields_read(part, filters, seen) for part in parts if part is not None))
 
 
 def _field_views(blocks: list[SectionView | GroupView]) -> Iterable[FieldView]:

@@ -8,7 +8,7 @@ import sqlite_utils
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, SelectChoice, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from app import units, users
 from forms.model import Template
@@ -17,32 +17,33 @@ CREW_ROWS = 4
 TEAM_ROLE_FIELD = "team_roles"  # the preset crew field of standard-template 3.1
 
 
-class CrewMemberForm(Form):
+class CrewMemberForm(Form):  # type: ignore[misc]  # wtforms has no type hints
     """One crew member: a Crewlog user or a typed name, and a team role."""
 
     member = SelectField(_l("Crew member"), choices=[], validators=[Optional()])
-    name = StringField(_l("Or their name, if they have no Crewlog account"), validators=[Optional(), Length(max=80)])
-    team_role = SelectField(_l("Team role"), choices=[], validators=[Optional()])
+    name = StringField(
+        _l("Or their name, if they have no Crewlog account"), validators=[Optional(), Length(max=80)]
+    )
+    team_role = SelectField(_l("Team role"), choices=[], validate_choice=False)
+
+    def validate_team_role(self, field: Any) -> None:
+        """Ask for the role of everyone named on the crew."""
+        if (self.member.data or self.name.data) and not field.data:
+            raise ValidationError(_l("Pick this person's team role."))
+        if field.data and field.data not in {c.value for c in field.choices}:
+            raise ValidationError(_l("Pick a team role from the list."))
 
 
-class ShiftStartForm(FlaskForm):
+class ShiftStartForm(FlaskForm):  # type: ignore[misc]
     """Unit and crew for a new shift."""
 
     unit = SelectField(_l("Unit"), coerce=int, choices=[], validators=[InputRequired(_l("Pick the unit."))])
     crew = FieldList(FormField(CrewMemberForm), min_entries=CREW_ROWS, max_entries=CREW_ROWS)
 
-    def validate(self, extra_validators: Any = None) -> bool:
-        """Check the fields, then that each named crew member has a role and at least one does."""
-        ok = bool(super().validate(extra_validators))
-        rows = [row.form for row in self.crew]
-        for row in rows:
-            if (row.member.data or row.name.data) and not row.team_role.data:
-                row.team_role.errors.append(_l("Pick this person's team role."))
-                ok = False
-        if not any(row.member.data or row.name.data for row in rows):
-            self.crew.errors.append(_l("Add at least one crew member."))
-            ok = False
-        return ok
+    def validate_crew(self, field: Any) -> None:
+        """Refuse a shift without anyone on the crew."""
+        if not any(row.form.member.data or row.form.name.data for row in field):
+            raise ValidationError(_l("Add at least one crew member."))
 
 
 def team_roles(template: Template | None) -> list[tuple[str, str]]:

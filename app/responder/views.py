@@ -13,7 +13,7 @@ from app import encounter_store, shifts, template_versions, units
 from app.db import get_db, write_transaction
 from app.errors import CrewlogError
 from app.responder import bp, editing
-from app.responder.shift_form import crew_from_form, shift_start_form
+from app.responder.shift_form import crew_from_form, shift_start_form, team_roles
 
 Page = str | Response | tuple[str, int]
 
@@ -30,10 +30,15 @@ def home() -> str:
     mine = encounter_store.list_mine(db, _user())
     notes = {row["id"]: row["return_note"] for row in mine}
     return render_template(
-        "responder/home.html", shift=shift, unit=units.get(db, shift.unit_id) if shift else None,
+        "responder/home.html",
+        shift=shift,
+        unit=units.get(db, shift.unit_id) if shift else None,
         started=editing.local_time(shift.started_at, editing.settings()) if shift else "",
-        shift_encounters=encounter_store.list_for_shift(db, shift.id) if shift else [], mine=mine,
-        notes=notes, status_label=editing.status_label,
+        shift_encounters=encounter_store.list_for_shift(db, shift.id) if shift else [],
+        mine=mine,
+        notes=notes,
+        status_label=editing.status_label,
+        roles=dict(team_roles(template_versions.active(db))),
         when=lambda iso: editing.local_time(iso, editing.settings()),
     )
 
@@ -87,7 +92,9 @@ def new_encounter() -> Page:
         return redirect(url_for("responder.start_shift"))
     if request.method == "GET":
         answers = editing.initial_answers(template, shift, units.get(db, shift.unit_id))
-        return editing.render(template, editing.blank_form(template, answers, encounter_id=None, revision=None))
+        return editing.render(
+            template, editing.blank_form(template, answers, encounter_id=None, revision=None)
+        )
     return _submit(template, None)
 
 
@@ -103,9 +110,12 @@ def edit_encounter(encounter_id: str) -> Page:
         abort(404)
     notes = [n["note"] for n in encounter_store.notes(db, encounter.id) if n["kind"] == "return"][-1:]
     if request.method == "GET":
-        form = editing.blank_form(template, encounter.answers, encounter_id=encounter.id, revision=encounter.revision)
-        return editing.render(template, form, encounter=encounter,
-                              notes=notes if encounter.status == "returned" else [])
+        form = editing.blank_form(
+            template, encounter.answers, encounter_id=encounter.id, revision=encounter.revision
+        )
+        return editing.render(
+            template, form, encounter=encounter, notes=notes if encounter.status == "returned" else []
+        )
     return _submit(template, encounter)
 
 
@@ -117,11 +127,21 @@ def _submit(template: Any, encounter: Any) -> Page:
         editing.change_rows(form, action)
         return editing.render(template, form, encounter=encounter)
     if not form.validate():
-        return editing.render(template, form, code=422, encounter=encounter,
-                              problem=_("Some answers could not be read. Fix the fields marked below."))
+        return editing.render(
+            template,
+            form,
+            code=422,
+            encounter=encounter,
+            problem=_("Some answers could not be read. Fix the fields marked below."),
+        )
     if encounter is not None and str(form.encounter_uuid.data).lower() != encounter.id:
-        return editing.render(template, form, code=400, encounter=encounter,
-                              problem=_("This form belongs to another encounter. Reload the page."))
+        return editing.render(
+            template,
+            form,
+            code=400,
+            encounter=encounter,
+            problem=_("This form belongs to another encounter. Reload the page."),
+        )
     if action == "finalize":
         return _finalize(template, form, encounter)
     try:
@@ -140,11 +160,18 @@ def _finalize(template: Any, form: Any, encounter: Any) -> Page:
     stored = encounter_store.get(get_db(), kept.id) if kept else encounter
     assert refused is not None
     problem = refused.message + (" " + _("Your answers are saved as a draft.") if kept else "")
-    return editing.render(template, form, code=422, encounter=stored, messages=refused.extra.get("messages", []),
-                          problem=problem)
+    return editing.render(
+        template,
+        form,
+        code=422,
+        encounter=stored,
+        messages=refused.extra.get("messages", []),
+        problem=problem,
+    )
 
 
 def _refused(template: Any, form: Any, encounter: Any, refused: CrewlogError) -> tuple[str, int]:
     messages = refused.extra.get("messages", [])
-    return editing.render(template, form, code=refused.code, encounter=encounter, messages=messages,
-                          problem=refused.message)
+    return editing.render(
+        template, form, code=refused.code, encounter=encounter, messages=messages, problem=refused.message
+    )

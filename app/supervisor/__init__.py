@@ -1,14 +1,45 @@
-"""Supervisor pages (placeholder: review, approval and metrics land later)."""
+"""Supervisor pages: shift logs, review, metrics dashboard, exports and sync health.
+
+The blueprint's role check (supervisors and admins) is installed once by app.roles; the
+full export is the one page narrowed to admins, declared in ADMIN_ONLY and checked once
+for the blueprint here. ROUTE_ROLES declares every endpoint's roles for the route matrix.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.errors import Forbidden
+from app.roles import ADMIN, ADMINS, REVIEWERS, ROLE_MATRIX, persona
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
 
+ROUTE_ROLES = {
+    "supervisor.index": REVIEWERS,
+    "supervisor.shifts": REVIEWERS,
+    "supervisor.shift": REVIEWERS,
+    "supervisor.sign_off": REVIEWERS,
+    "supervisor.encounter": REVIEWERS,
+    "supervisor.return_encounter": REVIEWERS,
+    "supervisor.approve_encounter": REVIEWERS,
+    "supervisor.void_encounter": REVIEWERS,
+    "supervisor.amend_encounter": REVIEWERS,
+    "supervisor.metrics": REVIEWERS,
+    "supervisor.state_export": REVIEWERS,
+    "supervisor.full_export": ADMINS,
+    "supervisor.full_export_csv": ADMINS,
+}
+ADMIN_ONLY = frozenset(name for name, roles in ROUTE_ROLES.items() if roles == ADMINS)
+ROLE_MATRIX.update(ROUTE_ROLES)
 
-@bp.get("/")
-def index() -> str:
-    """Render the supervisor start page."""
-    return "<!doctype html><title>Crewlog</title><h1>" + _("Supervisor") + "</h1>"
+
+@bp.before_request
+def admins_only_pages() -> None:
+    """Refuse the admin-only pages of this blueprint to supervisors."""
+    if request.endpoint in ADMIN_ONLY and current_user.is_authenticated and persona(current_user) != ADMIN:
+        raise Forbidden(_("Only an admin can export identifying details. Ask an admin."))
+
+
+from app.supervisor import amend, report_views, views  # noqa: E402,F401  (registers the routes on bp)

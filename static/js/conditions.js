@@ -17,8 +17,16 @@ export function evaluate(cond, values, template = null, row = null) {
 // Return a predicate (values, row) => boolean for the condition.
 export function compileCondition(cond, template = null) {
   const nvCodes = template ? new Set(notValueCodes(template.not_values)) : null;
-  const compiler = new Compiler(template?.filters || {}, template?.parameters || {}, nvCodes);
+  const compiler = new Compiler(template?.filters || {}, template?.parameters || {}, nvCodes, rowGroups(template));
   return compiler.compile(cond);
+}
+
+// Return {field id: group id} for fields of repeat-group rows (given, or from sections).
+function rowGroups(template) {
+  if (!template) return {};
+  if (template.row_groups) return template.row_groups;
+  const bySection = Object.fromEntries((template.sections || []).map((s) => [s.id, s.group]));
+  return Object.fromEntries((template.fields || []).filter((f) => bySection[f.section]).map((f) => [f.id, bySection[f.section]]));
 }
 
 function notValueCodes(notValues) {
@@ -51,8 +59,8 @@ function lookup(name, values, row) {
 }
 
 class Compiler {
-  constructor(filters, params, nvCodes) {
-    Object.assign(this, { filters, params, nvCodes, using: [], done: {} });
+  constructor(filters, params, nvCodes, rowGroups) {
+    Object.assign(this, { filters, params, nvCodes, rowGroups, using: [], done: {} });
   }
 
   compile(cond) {
@@ -83,7 +91,19 @@ class Compiler {
     return Array.isArray(value) ? value.map((v) => this.resolve(v)) : value;
   }
 
+  // A row field read at encounter level holds when it holds for some row.
   leaf(cond) {
+    const leaf = this.plainLeaf(cond);
+    const group = has(this.rowGroups, String(cond.field)) ? this.rowGroups[String(cond.field)] : null;
+    if (group === null) return leaf;
+    return (values, row) => {
+      if (row) return leaf(values, row);
+      const rows = values && has(values, group) ? values[group] : undefined;
+      return Array.isArray(rows) && rows.some((r) => isMap(r) && leaf(values, r));
+    };
+  }
+
+  plainLeaf(cond) {
     const name = String(cond.field);
     const op = cond.op;
     if (!LEAF_OPS.includes(op)) throw new ConditionError(`unknown op ${JSON.stringify(op)}`);

@@ -71,9 +71,13 @@ function showField(wrap, values, row, into) {
   else delete into[wrap.dataset.field];
 }
 
+// Set an automatic value (plain, or a NOT value / PN code) on a field's chips or select.
 function setValue(wrap, value) {
-  const target = wrap.querySelector(`input[value="${CSS.escape(String(value))}"]`);
-  if (target && !target.checked) target.checked = true;
+  const code = value && typeof value === "object" ? value.nv || value.pn : null;
+  const selector = code ? `input[name$="__nv"][value="${CSS.escape(code)}"]` : `[value="${CSS.escape(String(value))}"]`;
+  const target = wrap.querySelector(selector);
+  if (target?.tagName === "OPTION") target.selected = true;
+  else if (target && !target.checked) target.checked = true;
 }
 
 // Return the current wall-clock time in a time zone as YYYY-MM-DDTHH:MM:SS.

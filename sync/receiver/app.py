@@ -144,8 +144,8 @@ def _agencies_of(db: Any, encounter_id: str) -> list[str]:
 def _parse_batch(state: ReceiverState) -> dict[str, Any] | Response:
     try:
         body = json.loads(request.get_data(cache=False))
-    except (ValueError, UnicodeDecodeError) as exc:
-        return error(400, "bad_request", f"the body is not valid JSON: {exc}")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        return error(400, "bad_request", f"the body is not valid JSON: {str(exc)[:200]}")
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
         return error(400, "bad_request", 'the body must be {"agency_id": "...", "records": [...]}')
     if not isinstance(body.get("agency_id"), str) or not body["agency_id"]:

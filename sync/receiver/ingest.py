@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 from forms.model import BLOCKING_SEVERITIES, Template
-from sync.canonical import body_hash
+from sync.canonical import canonical_json
 from sync.receiver.payload_check import Message, PayloadChecker, envelope_problems, message
 from sync.receiver.store import Ingest, ReceiverStore, ingest_transaction
 
@@ -36,7 +37,9 @@ class TemplateCatalog:
 def ingest_batch(store: ReceiverStore, catalog: TemplateCatalog, agency_id: str,
                  records: Sequence[Any]) -> list[dict[str, Any]]:
     """Process a batch in one transaction and return one result per record, in order."""
-    with ingest_transaction(store, agency_id) as tx:
+    ids = [r["encounter_id"] for r in records
+           if isinstance(r, dict) and isinstance(r.get("encounter_id"), str)]
+    with ingest_transaction(store, agency_id, ids) as tx:
         return [_one(tx, catalog, record) for record in records]
 
 
@@ -57,7 +60,8 @@ def _one(tx: Ingest, catalog: TemplateCatalog, record: Any) -> dict[str, Any]:
     if problems:
         return _refuse(tx, record, "rejected", problems)
     eid, version = record["encounter_id"], record["record_version"]
-    digest = body_hash(record)
+    body = canonical_json(record)
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     held = tx.held(eid, version)
     if held is not None:
         return _repeat(tx, record, held, digest)
@@ -74,7 +78,7 @@ def _one(tx: Ingest, catalog: TemplateCatalog, record: Any) -> dict[str, Any]:
         return _refuse(tx, record, "rejected", [_foreign()])
     newest = current is None or version > current[1]
     status = ("accepted_with_warnings" if messages else "accepted") if newest else "superseded_ignored"
-    tx.store(record, digest, status, messages, newest)
+    tx.store(record, body, digest, status, messages, newest)
     return _result(record, status, messages)
 
 

@@ -12,16 +12,21 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from forms.conditions import compile_condition, decode, is_set
+from forms.conditions import compile_condition
 from forms.model import Rule, Template
+from forms.stored import decode, is_set
 from sync.receiver.payload_spec import ENCOUNTER, PayloadSpec, Slot, build_spec, condition_names
 
 Message = dict[str, Any]
 Record = Mapping[str, Any]
-RecordCheck = Callable[[Record], list[Message]]
+Rows = dict[str, list[tuple[Record | None, str]]]
+RecordCheck = Callable[[Record, Rows], list[Message]]
 UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 ENVELOPE = ("encounter_id", "record_version", "template_id", "template_version", "record_status", "agency_id")
 RULE_KINDS_AT_STATE = ("require", "subset", "exclusive", "rows")
+MEMO_LIMIT = 200_000
+_ABSENT: Any = object()
+_NUMBERS = (bool, int, float)
 
 
 def message(severity: str, field: str | None, text: str, rule: str) -> Message:
@@ -41,7 +46,10 @@ class PayloadChecker:
         self.rule_id = schema_rule.id if schema_rule else "schema"
         slots = self.spec.slots.values()
         self.required = [s for s in slots if s.sent_as_is and s.core and s.usage in ("M", "R")]
+        self.required_at = {level: [s for s in self.required if s.level == level]
+                            for level in (ENCOUNTER, *template.groups)}
         self.relevance = {s.id: self._compile(s.relevant) for s in self.required if s.relevant}
+        self.memo: dict[tuple[str, str, type, Any], str | None] = {}
         self.rules = [r for r in template.rules if r.kind in RULE_KINDS_AT_STATE and self._checkable(r)]
         self.rule_checks = [_RULE_CHECKS[r.kind](self, r) for r in self.rules]
 
@@ -79,6 +87,22 @@ class PayloadChecker:
         return found
 
     def _key_problem(self, key: str, value: Any, level: str) -> str | None:
+        # Codes repeat across records: remember each (key, value) verdict.
+        kind = type(value)
+        if kind is dict:
+            return self._judge(key, value, level)
+        memo_key = (level, key, kind, tuple(value) if kind is list else value)
+        try:
+            return self.memo[memo_key]
+        except KeyError:
+            if len(self.memo) > MEMO_LIMIT:
+                self.memo.clear()
+            verdict = self.memo[memo_key] = self._judge(key, value, level)
+            return verdict
+        except TypeError:  # unhashable items: judge without remembering
+            return self._judge(key, value, level)
+
+    def _judge(self, key: str, value: Any, level: str) -> str | None:
         slot = self.spec.slots.get(key)
         if slot is None:
             if key in self.spec.never:
@@ -91,14 +115,14 @@ class PayloadChecker:
     def _required(self, record: Record, row: Record | None, level: str, prefix: str) -> list[Message]:
         found = []
         values = row if row is not None else record
-        for slot in self.required:
-            relevant = self.relevance.get(slot.id)
-            if slot.level != level or (relevant is not None and not relevant(record, row)):
+        for slot in self.required_at[level]:
+            value = values.get(slot.id, _ABSENT)
+            if value is not _ABSENT and (slot.usage != "M" or _real(value)):
                 continue
-            if slot.id not in values:
-                found.append(self._bad(prefix + slot.id, "required", slot.label))
-            elif slot.usage == "M" and not is_set(values[slot.id]):
-                found.append(self._bad(prefix + slot.id, "needs a real value", slot.label))
+            relevant = self.relevance.get(slot.id)
+            if relevant is None or relevant(record, row):
+                problem = "required" if value is _ABSENT else "needs a real value"
+                found.append(self._bad(prefix + slot.id, problem, slot.label))
         return found
 
     def _compile(self, cond: Any) -> Callable[[Record, Record | None], bool]:
@@ -122,10 +146,20 @@ class PayloadChecker:
         return all(self.spec.level_of(str(n)) is not None for n in names)
 
     def _rules(self, record: Record) -> list[Message]:
+        rows: Rows = {ENCOUNTER: [(None, "")]}
+        for group in self.template.groups:
+            rows[group] = [(row, f"{group}[{i}].") for i, row in enumerate(record.get(group, []))]
         found: list[Message] = []
         for check in self.rule_checks:
-            found += check(record)
+            found += check(record, rows)
         return found
+
+
+def _real(value: Any) -> bool:
+    kind = type(value)
+    if kind in _NUMBERS:
+        return True
+    return bool(value) if kind is str or kind is list else is_set(value)
 
 
 def encoding_problem(slot: Slot, value: Any) -> str | None:
@@ -135,6 +169,8 @@ def encoding_problem(slot: Slot, value: Any) -> str | None:
     if not isinstance(value, dict):
         return slot.check(value)
     keys = set(value)
+    if not all(isinstance(value.get(k, ""), str) for k in ("nv", "pn")):
+        return "NOT value and pertinent negative codes must be text"
     if keys == {"nv"}:
         ok = value["nv"] in slot.not_values
         return None if ok else f"NOT value {value['nv']!r} is not allowed here"
@@ -145,20 +181,14 @@ def encoding_problem(slot: Slot, value: Any) -> str | None:
     return "has an unknown shape (use a value, {nv}, {pn} or {value, pn})"
 
 
-def _rows_of(level: str, record: Record) -> list[tuple[Record | None, str]]:
-    if level == ENCOUNTER:
-        return [(None, "")]
-    return [(row, f"{level}[{i}].") for i, row in enumerate(record.get(level, []))]
-
-
 def _require(checker: PayloadChecker, rule: Rule) -> RecordCheck:
     when = checker._compile(rule.spec["when"]) if rule.spec.get("when") else None
     then = checker._compile(rule.spec["then"])
     target = next(iter(condition_names(rule.spec["then"], checker.template.filters)), None)
 
-    def check(record: Record) -> list[Message]:
+    def check(record: Record, rows: Rows) -> list[Message]:
         return [message(rule.severity, prefix + target if target else None, rule.message, rule.id)
-                for row, prefix in _rows_of(rule.level, record)
+                for row, prefix in rows[rule.level]
                 if (when is None or when(record, row)) and not then(record, row)]
 
     return check
@@ -167,9 +197,9 @@ def _require(checker: PayloadChecker, rule: Rule) -> RecordCheck:
 def _subset(checker: PayloadChecker, rule: Rule) -> RecordCheck:
     name, of = rule.spec["field"], rule.spec["of"]
 
-    def check(record: Record) -> list[Message]:
+    def check(record: Record, rows: Rows) -> list[Message]:
         found = []
-        for row, prefix in _rows_of(rule.level, record):
+        for row, prefix in rows[rule.level]:
             values = row if row is not None else record
             if not is_set(values.get(name)):
                 continue
@@ -185,10 +215,10 @@ def _exclusive(checker: PayloadChecker, rule: Rule) -> RecordCheck:
     items = [(item["field"], item["code"], str(checker.spec.level_of(item["field"])))
              for item in rule.spec.get("items", [])]
 
-    def check(record: Record) -> list[Message]:
+    def check(record: Record, rows: Rows) -> list[Message]:
         found = []
         for name, code, level in items:
-            for row, prefix in _rows_of(level, record):
+            for row, prefix in rows[level]:
                 value = (row if row is not None else record).get(name)
                 if isinstance(value, list) and code in value and len(value) > 1:
                     found.append(message(rule.severity, prefix + name, rule.message, rule.id))
@@ -201,8 +231,8 @@ def _rows(checker: PayloadChecker, rule: Rule) -> RecordCheck:
     group = checker.template.groups[rule.spec["group"]]
     relevant = checker._compile(group.relevant) if group.relevant else None
 
-    def check(record: Record) -> list[Message]:
-        count = len(record.get(group.id, []))
+    def check(record: Record, rows: Rows) -> list[Message]:
+        count = len(rows[group.id])
         if relevant is None or relevant(record, None):
             ok = group.min_rows <= count <= group.max_rows
         else:
@@ -225,7 +255,9 @@ def envelope_problems(record: Any, agency_id: str | None) -> list[Message]:
     if found:
         return found
     version = record["record_version"]
-    if not isinstance(record["encounter_id"], str) or not UUID_PATTERN.fullmatch(record["encounter_id"]):
+    found += [message("FATAL", k, f"{k} must be text", "envelope")
+              for k in ENVELOPE if k != "record_version" and not isinstance(record[k], str)]
+    if isinstance(record["encounter_id"], str) and not UUID_PATTERN.fullmatch(record["encounter_id"]):
         found.append(message("FATAL", "encounter_id", "encounter_id must be a UUID", "envelope"))
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         found.append(message("FATAL", "record_version", "record_version must be a whole number of 1 or more",

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from forms.model import CodeList, Condition, Derived, Field, Template
+from forms.values import plain_problem
 
 Check = Callable[[Any], str | None]
 ENCOUNTER = "encounter"
@@ -87,18 +88,15 @@ def _generalized_slot(template: Template, f: Field) -> Slot:
 
 
 def value_check(template: Template, f: Field) -> Check:
-    """Return the check of a field's real value by its type and constraints."""
-    if f.type in ("enum", "multi_enum"):
-        code_list = template.code_lists.get(f.code_list or f.id)
-        check = _code_check(code_list, f"a code of list '{f.code_list or f.id}'")
-        return _list_of(check, f.min_items) if f.type == "multi_enum" else check
-    if f.type in ("integer", "number"):
-        return _number_check(f.type == "integer", f.min, f.max)
-    if f.type == "boolean":
-        return lambda v: None if isinstance(v, bool) else "must be true or false"
-    if f.type in ("date", "datetime"):
-        return _date_check(f.type)
-    return _text_check(f.max_length, re.compile(f.pattern) if f.pattern else None)
+    """Return the device's own check of a field's plain value (forms.values), plus min_items."""
+
+    def check(value: Any) -> str | None:
+        problem = plain_problem(f, value, template)
+        if problem is None and f.min_items and isinstance(value, list) and len(value) < f.min_items:
+            return f"choose at least {f.min_items}."
+        return problem
+
+    return check
 
 
 def _derived_check(d: Derived) -> Check:

@@ -12,7 +12,6 @@ from typing import Any
 
 import sqlite_utils
 
-from sync.canonical import canonical_json
 from sync.storage import immediate, open_database
 
 SCHEMA = [
@@ -67,73 +66,91 @@ class ReceiverStore:
 
 
 class Ingest:
-    """One batch's write transaction: look up what is held and store what is new."""
+    """One batch's write transaction: what is held is read up front, what is new written at the end."""
 
-    def __init__(self, db: sqlite_utils.Database, agency_id: str) -> None:
+    def __init__(self, db: sqlite_utils.Database, agency_id: str, encounter_ids: list[str]) -> None:
         self.db = db
         self.agency_id = agency_id
         self.now = time.time()
+        self.held_versions: dict[tuple[str, int], tuple[str, str]] = {}
+        self.current_versions: dict[str, tuple[str, int]] = {}
+        self.new_versions: list[tuple[Any, ...]] = []
+        self.new_current: dict[str, tuple[Any, ...]] = {}
+        self.repeats: list[tuple[str, int]] = []
+        self.rejections: list[tuple[Any, ...]] = []
+        self._prefetch(sorted(set(encounter_ids)))
+
+    def _prefetch(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for eid, version, agency, digest in self.db.execute(
+                    "SELECT encounter_id, record_version, agency_id, body_sha256 FROM submissions"
+                    f" WHERE encounter_id IN ({marks})", chunk):
+                self.held_versions[(eid, version)] = (agency, digest)
+            for eid, agency, version in self.db.execute(
+                    "SELECT encounter_id, agency_id, record_version FROM current_records"
+                    f" WHERE encounter_id IN ({marks})", chunk):
+                self.current_versions[eid] = (agency, version)
 
     def held(self, encounter_id: str, version: int) -> tuple[str, str] | None:
         """Return (agency_id, body hash) of a version already held, or None."""
-        row = self.db.execute(
-            "SELECT agency_id, body_sha256 FROM submissions WHERE encounter_id = ? AND record_version = ?",
-            [encounter_id, version],
-        ).fetchone()
-        return None if row is None else (row[0], row[1])
+        return self.held_versions.get((encounter_id, version))
 
     def count_repeat(self, encounter_id: str, version: int) -> None:
         """Note that an identical copy of a held version arrived again."""
-        self.db.execute(
-            "UPDATE submissions SET times_received = times_received + 1"
-            " WHERE encounter_id = ? AND record_version = ?",
-            [encounter_id, version],
-        )
+        self.repeats.append((encounter_id, version))
 
     def current(self, encounter_id: str) -> tuple[str, int] | None:
         """Return (agency_id, version) of the current version of an encounter, or None."""
-        row = self.db.execute(
-            "SELECT agency_id, record_version FROM current_records WHERE encounter_id = ?", [encounter_id]
-        ).fetchone()
-        return None if row is None else (row[0], int(row[1]))
+        return self.current_versions.get(encounter_id)
 
-    def store(self, record: Mapping[str, Any], digest: str, status: str, messages: list[Any],
+    def store(self, record: Mapping[str, Any], body: str, digest: str, status: str, messages: list[Any],
               make_current: bool) -> None:
-        """Hold a new record version; make it current when it is the newest."""
-        body = canonical_json(record)
+        """Hold a new record version (its canonical JSON); make it current when it is the newest."""
         eid, version, rstatus = record["encounter_id"], record["record_version"], record["record_status"]
-        self.db.execute(
-            "INSERT INTO submissions (encounter_id, record_version, agency_id, record_status, body_sha256,"
-            " body, status, messages, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [eid, version, self.agency_id, rstatus, digest, body, status, json.dumps(messages), self.now],
-        )
+        self.new_versions.append((eid, version, self.agency_id, rstatus, digest, body, status,
+                                  json.dumps(messages), self.now))
+        self.held_versions[(eid, version)] = (self.agency_id, digest)
         if make_current:
-            self.db.execute(
-                "INSERT INTO current_records (encounter_id, agency_id, record_version, record_status, body,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(encounter_id) DO UPDATE SET"
-                " record_version = excluded.record_version, record_status = excluded.record_status,"
-                " body = excluded.body, updated_at = excluded.updated_at",
-                [eid, self.agency_id, version, rstatus, body, self.now],
-            )
+            self.new_current[eid] = (eid, self.agency_id, version, rstatus, body, self.now)
+            self.current_versions[eid] = (self.agency_id, version)
 
     def reject(self, record: Any, status: str, messages: list[Any]) -> None:
         """Keep a note of a refused record for the state's data team (the body is not kept)."""
         eid = record.get("encounter_id") if isinstance(record, dict) else None
         version = record.get("record_version") if isinstance(record, dict) else None
-        self.db.execute(
+        self.rejections.append((self.agency_id, eid if isinstance(eid, str) else None,
+                                version if isinstance(version, int) else None, status, json.dumps(messages),
+                                self.now))
+
+    def flush(self) -> None:
+        """Write everything new in a few statements."""
+        conn = self.db.conn
+        conn.executemany(
+            "INSERT INTO submissions (encounter_id, record_version, agency_id, record_status, body_sha256,"
+            " body, status, messages, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.new_versions)
+        conn.executemany(
+            "INSERT INTO current_records (encounter_id, agency_id, record_version, record_status, body,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(encounter_id) DO UPDATE SET"
+            " record_version = excluded.record_version, record_status = excluded.record_status,"
+            " body = excluded.body, updated_at = excluded.updated_at", list(self.new_current.values()))
+        conn.executemany(
+            "UPDATE submissions SET times_received = times_received + 1"
+            " WHERE encounter_id = ? AND record_version = ?", self.repeats)
+        conn.executemany(
             "INSERT INTO rejections (agency_id, encounter_id, record_version, status, messages, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [self.agency_id, str(eid) if eid is not None else None,
-             version if isinstance(version, int) else None, status, json.dumps(messages), self.now],
-        )
+            " VALUES (?, ?, ?, ?, ?, ?)", self.rejections)
 
 
 @contextmanager
-def ingest_transaction(store: ReceiverStore, agency_id: str) -> Iterator[Ingest]:
-    """Yield an Ingest inside one BEGIN IMMEDIATE transaction."""
+def ingest_transaction(store: ReceiverStore, agency_id: str, encounter_ids: list[str]) -> Iterator[Ingest]:
+    """Yield an Ingest inside one BEGIN IMMEDIATE transaction; its writes are flushed at the end."""
     db = store.connect()
     with immediate(db):
-        yield Ingest(db, agency_id)
+        ingest = Ingest(db, agency_id, encounter_ids)
+        yield ingest
+        ingest.flush()
 
 
 def versions_held(db: sqlite_utils.Database, encounter_id: str, agency_id: str) -> dict[str, Any] | None:

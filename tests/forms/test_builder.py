@@ -162,7 +162,11 @@ def test_not_values_and_negatives_are_offered_only_where_the_field_allows_them(t
 
 def test_booleans_start_unanswered_and_store_true_or_false(template: Template) -> None:
     unanswered = _form(template, MultiDict())
-    assert unanswered.contact.data is None
+    assert [(opt.data, opt.checked) for opt in unanswered.contact] == [
+        ("true", False),
+        ("false", False),
+        ("", True),
+    ]
     assert "contact" not in answers_from_form(template, unanswered)
     assert answers_from_form(template, _form(template, MultiDict({"contact": "false"})))["contact"] is False
     assert answers_from_form(template, _form(template, MultiDict({"contact": ""}))).get("contact") is None

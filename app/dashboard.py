@@ -1,0 +1,284 @@
+"""The metrics dashboard: shaped payloads kept per encounter, reports over them, and a report cache.
+
+Every finalized record version is shaped once into the de-identified payload the state
+receives (the same `finalize.state_payload` the outbox gets) and kept in
+`metric_records`. A trigger marks an encounter in `metric_stale` in the very transaction
+that gives it a new record version; `refresh_payloads` re-shapes those from the latest
+finalized revision. Reports run `forms.metrics.compute_metrics` (the state's own code)
+over the kept payloads and are cached per (range, unit, breakdown, exactness, data
+version, hour). A report over many records is computed by a background worker while the
+page shows the last report for the same question (or a "computing" notice).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from app import db as app_db
+from app import template_versions
+from app.crypto import open_answers
+from app.db import write_transaction
+from app.finalize import RecordContext, state_payload
+from forms.figures import percent
+from forms.metric_rows import ENCOUNTER, MetricRows
+from forms.metrics import base_set, compute_metrics, person_group
+from forms.model import Template
+
+log = logging.getLogger(__name__)
+
+FINALIZED = ("final", "amended", "voided")
+WEEKLY_METRICS = ("encounter_volume", "response_time")  # normative metric ids (standard template 6.2)
+INLINE_RECORDS = 5000  # above this many records in range, reports are computed in the background
+INLINE_STALE = 500  # above this many records to re-shape, shaping also moves to the background
+CACHE_SIZE = 32
+QUALITY_LEVELS = ("M", "R", "Rec")
+REFRESH_BATCH = 200
+
+Report = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What a dashboard shows: a date range, optionally one unit, one breakdown, exact small cells."""
+
+    start: date
+    end: date
+    unit_id: int | None = None
+    by: str | None = None
+    exact: bool = False
+
+    def key(self) -> tuple[Any, ...]:
+        """Return the cache key of the question (without the data version)."""
+        return (self.start.isoformat(), self.end.isoformat(), self.unit_id, self.by, self.exact)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A report to show (or None yet), whether it covers every record, and whether one is computing."""
+
+    report: Report | None
+    fresh: bool
+    computing: bool = False
+
+
+def stale_count(db: sqlite_utils.Database) -> int:
+    """Return how many encounters wait to be re-shaped."""
+    return int(db.execute("SELECT count(*) FROM metric_stale").fetchone()[0])
+
+
+def data_version(db: sqlite_utils.Database) -> int:
+    """Return a number that changes whenever a kept payload changes."""
+    return int(db.execute("SELECT coalesce(max(seq), 0) FROM metric_records").fetchone()[0])
+
+
+def refresh_payloads(db: sqlite_utils.Database, ctx: RecordContext, limit: int | None = None) -> int:
+    """Shape the encounters marked stale into metric_records; return how many were shaped."""
+    done = 0
+    while limit is None or done < limit:
+        ids = [r[0] for r in db.execute("SELECT encounter_id FROM metric_stale LIMIT ?", [REFRESH_BATCH])]
+        if not ids:
+            break
+        shaped = [_shape(db, encounter_id, ctx) for encounter_id in ids]
+        with write_transaction(db):
+            for encounter_id, entry in zip(ids, shaped, strict=True):
+                _keep(db, encounter_id, entry)
+        done += len(ids)
+    return done
+
+
+def _shape(db: sqlite_utils.Database, encounter_id: str, ctx: RecordContext) -> dict[str, Any] | None:
+    """Return the kept row of an encounter's latest finalized revision, or None when there is none."""
+    row = db.execute("SELECT e.record_version, e.unit_id, e.encounter_date, e.template_id,"
+                     " e.template_version, r.answers FROM encounters e"
+                     " JOIN encounter_revisions r ON r.encounter_id = e.id"
+                     f" WHERE e.id = ? AND r.status IN ({', '.join('?' * len(FINALIZED))})"
+                     " ORDER BY r.revision DESC LIMIT 1", [encounter_id, *FINALIZED]).fetchone()
+    template = template_versions.get(db, row[3], row[4]) if row else None
+    if row is None or template is None:
+        return None
+    try:
+        payload = state_payload(template, open_answers(json.loads(row[5]), ctx.keys, encounter_id), ctx)
+    except ValueError:
+        log.exception("encounter %s could not be shaped for the dashboard", encounter_id)
+        return None
+    return {"record_version": row[0], "unit_id": row[1], "encounter_date": row[2],
+            "payload": json.dumps(payload, separators=(",", ":"))}
+
+
+def _keep(db: sqlite_utils.Database, encounter_id: str, entry: dict[str, Any] | None) -> None:
+    """Store a shaped payload unless a newer version was saved meanwhile (it stays marked)."""
+    current = db.execute("SELECT record_version FROM encounters WHERE id = ?", [encounter_id]).fetchone()
+    if entry is not None and (current is None or current[0] != entry["record_version"]):
+        return
+    db.execute("DELETE FROM metric_stale WHERE encounter_id = ?", [encounter_id])
+    if entry is None:
+        return
+    db.execute(
+        "INSERT INTO metric_records (encounter_id, record_version, unit_id, encounter_date, payload, seq)"
+        " VALUES (?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM metric_records))"
+        " ON CONFLICT(encounter_id) DO UPDATE SET record_version = excluded.record_version,"
+        " unit_id = excluded.unit_id, encounter_date = excluded.encounter_date, payload = excluded.payload,"
+        " seq = excluded.seq",
+        [encounter_id, entry["record_version"], entry["unit_id"], entry["encounter_date"], entry["payload"]],
+    )
+
+
+def _range_sql(request: ReportRequest) -> tuple[str, list[Any]]:
+    where = "encounter_date BETWEEN ? AND ?"
+    params: list[Any] = [request.start.isoformat(), request.end.isoformat()]
+    if request.unit_id is not None:
+        where, params = where + " AND unit_id = ?", [*params, request.unit_id]
+    return where, params
+
+
+def count_in_range(db: sqlite_utils.Database, request: ReportRequest) -> int:
+    """Return how many kept payloads fall in the request's range and unit."""
+    where, params = _range_sql(request)
+    return int(db.execute(f"SELECT count(*) FROM metric_records WHERE {where}", params).fetchone()[0])
+
+
+def load_payloads(db: sqlite_utils.Database, request: ReportRequest) -> list[dict[str, Any]]:
+    """Return the kept payloads in the request's range and unit, oldest first."""
+    where, params = _range_sql(request)
+    rows = db.execute(f"SELECT payload FROM metric_records WHERE {where} ORDER BY encounter_date", params)
+    return [json.loads(r[0]) for r in rows]
+
+
+def build_report(template: Template, records: list[dict[str, Any]], request: ReportRequest,
+                 now: datetime) -> Report:
+    """Return the metrics, the weekly series and the data-quality table for payload records."""
+    metrics = compute_metrics(template, records, start=request.start, end=request.end, now=now,
+                              suppress=not request.exact, unit_field=request.by)
+    encounters, _ = base_set(records, request.start, request.end)
+    return {"computed_at": now.isoformat(timespec="seconds"), "records": len(records),
+            "metrics": metrics, "weekly": weekly_series(template, encounters, request, now),
+            "quality": field_quality(template, encounters)}
+
+
+def weekly_series(template: Template, encounters: list[Mapping[str, Any]], request: ReportRequest,
+                  now: datetime) -> list[dict[str, Any]]:
+    """Return, per ISO week of the range, the template's volume and response-time figures."""
+    chosen = tuple(m for m in template.metrics if m.id in WEEKLY_METRICS)
+    if not chosen:
+        return []
+    small = replace(template, metrics=chosen)
+    weeks: dict[date, list[Mapping[str, Any]]] = {w: [] for w in _mondays(request.start, request.end)}
+    for record in encounters:
+        day = record.get("encounter_date")
+        if isinstance(day, str):
+            monday = _monday(date.fromisoformat(day))
+            weeks.setdefault(monday, []).append(record)
+    series = []
+    for monday, records in sorted(weeks.items()):
+        result = compute_metrics(small, records, now=now, suppress=not request.exact)["metrics"]
+        series.append({"week": monday.isoformat(), **{m: result[m] for m in result}})
+    return series
+
+
+def field_quality(template: Template, encounters: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return per M, R and Rec field seen in payloads: rows in scope, NOT values, missing recommended ones."""
+    rows = MetricRows(template, list(encounters), person_group(template))
+    found = []
+    for f in template.fields.values():
+        if f.usage not in QUALITY_LEVELS or f.to_state not in ("send", "generalize"):
+            continue
+        unit = ENCOUNTER if f.group is None else "person"
+        column = rows.column(unit, f.generalize.output if f.generalize else f.id)
+        if not f.core and column.count(None) == len(column):
+            continue  # an extended field this program does not collect
+        relevant = rows.mask(unit, f.relevant) if f.relevant else [True] * len(column)
+        scope = [v for v, r in zip(column, relevant, strict=True) if r or v is not None]
+        codes = Counter(v["nv"] for v in scope if isinstance(v, dict) and "nv" in v and "value" not in v)
+        missing = sum(1 for v in scope if v is None or v == "" or v == []) if f.usage == "Rec" else 0
+        nots = sum(codes.values())
+        found.append({"field": f.id, "label": f.label, "usage": f.usage, "n": len(scope),
+                      "not_values": nots, "not_percent": percent(nots, len(scope)),
+                      "codes": dict(codes.most_common()), "missing": missing,
+                      "missing_percent": percent(missing, len(scope)) if f.usage == "Rec" else None})
+    return found
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _mondays(start: date, end: date) -> list[date]:
+    first, last = _monday(start), _monday(end)
+    return [first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
+
+
+class ReportCache:
+    """Reports by question and data version, computed inline when small and in the background when large."""
+
+    def __init__(self) -> None:
+        self._reports: OrderedDict[tuple[Any, ...], tuple[int, Report]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._running: dict[tuple[Any, ...], Future[None]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crewlog-dashboard")
+
+    def outcome(self, db: sqlite_utils.Database, path: str, template: Template, request: ReportRequest,
+                ctx: RecordContext, now: datetime) -> Outcome:
+        """Return the report for a question: fresh, or the last one while a newer one computes."""
+        stale = stale_count(db)
+        if 0 < stale <= INLINE_STALE:
+            refresh_payloads(db, ctx)
+            stale = 0
+        key = (path, *request.key(), now.strftime("%Y-%m-%dT%H"))
+        version = data_version(db)
+        with self._lock:
+            held = self._reports.get(key)
+        if held is not None and held[0] == version and not stale:
+            return Outcome(held[1], fresh=True)
+        if not stale and count_in_range(db, request) <= INLINE_RECORDS:
+            report = build_report(template, load_payloads(db, request), request, now)
+            self._store(key, version, report)
+            return Outcome(report, fresh=True)
+        self._start(key, path, template, request, ctx, now)
+        return Outcome(held[1] if held else None, fresh=False, computing=True)
+
+    def _store(self, key: tuple[Any, ...], version: int, report: Report) -> None:
+        with self._lock:
+            self._reports[key] = (version, report)
+            self._reports.move_to_end(key)
+            while len(self._reports) > CACHE_SIZE:
+                self._reports.popitem(last=False)
+
+    def _start(self, key: tuple[Any, ...], path: str, template: Template, request: ReportRequest,
+               ctx: RecordContext, now: datetime) -> None:
+        with self._lock:
+            if key in self._running and not self._running[key].done():
+                return
+            self._running[key] = self._pool.submit(self._compute, key, path, template, request, ctx, now)
+
+    def _compute(self, key: tuple[Any, ...], path: str, template: Template, request: ReportRequest,
+                 ctx: RecordContext, now: datetime) -> None:
+        """Re-shape what is stale and compute one report on a connection of its own."""
+        db = app_db.connect(path)
+        try:
+            refresh_payloads(db, ctx)
+            version = data_version(db)
+            self._store(key, version, build_report(template, load_payloads(db, request), request, now))
+        except Exception:
+            log.exception("the dashboard report for %s could not be computed", key[1:])
+        finally:
+            db.conn.close()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the background reports started so far (benchmarks and tests)."""
+        with self._lock:
+            running = list(self._running.values())
+        for future in running:
+            future.result(timeout=timeout)
+
+
+reports = ReportCache()

@@ -1,0 +1,216 @@
+"""Benchmark the template engine: loading the shipped template and computing its metrics.
+
+Run: .venv/bin/python bench/forms_bench.py [--encounters 100000] [--seed 7]
+
+Prints the median time to load and validate the shipped template (20 runs, budget
+50 ms), to compute every shipped metric over synthetic payload records of 100,000
+encounters (3 runs, budget 1 s), and the same with all breakdowns (reported only).
+Exits 1 when a budget is missed. Records are de-identified payloads as
+forms.payload.shape_payload makes them, drawn from a seeded random.Random: codes come
+from the template's code lists; about 8% of encounters also carry an earlier version
+and 1% end voided.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from random import Random
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from forms.loader import load_shipped_template, load_template, shipped_template_path  # noqa: E402
+from forms.metrics import compute_metrics  # noqa: E402
+from forms.model import Template  # noqa: E402
+
+LOAD_BUDGET_S = 0.050
+METRICS_BUDGET_S = 1.0
+NOT_RECORDED = {"nv": "not_recorded"}
+
+
+class Synth:
+    """Draw realistic payload records for one template from a seeded generator."""
+
+    def __init__(self, template: Template, seed: int, people: int = 30_000) -> None:
+        self.template = template
+        self.rng = Random(seed)
+        self.people = [f"k2026:{self.rng.getrandbits(256):064x}" for _ in range(people)]
+        self.units = [f"k2026:{self.rng.getrandbits(256):064x}" for _ in range(12)]
+        self.agencies = ["ST-CR-0042", "ST-CR-0007", "ST-CR-0113"]
+        self.counties = self.codes("fips_county")[:12]
+
+    def codes(self, list_id: str) -> list[str]:
+        """Return the codes of a template code list."""
+        return [c.code for c in self.template.code_lists[list_id].codes]
+
+    def pick(self, list_id: str, exclude: tuple[str, ...] = ()) -> str:
+        """Return one code of a list."""
+        return self.rng.choice([c for c in self.codes(list_id) if c not in exclude])
+
+    def some(self, list_id: str, most: int = 3, exclude: tuple[str, ...] = ()) -> list[str]:
+        """Return 1..most distinct codes of a list."""
+        codes = [c for c in self.codes(list_id) if c not in exclude]
+        return self.rng.sample(codes, self.rng.randint(1, most))
+
+    def chance(self, p: float) -> bool:
+        """Return True with probability p."""
+        return self.rng.random() < p
+
+    def seconds(self, median: float, spread: float = 0.6) -> int:
+        """Return a log-normal duration in seconds around a median."""
+        return max(1, int(self.rng.lognormvariate(0, spread) * median))
+
+    def records(self, encounters: int) -> list[dict[str, Any]]:
+        """Return payload records for this many encounters, earlier versions included."""
+        out: list[dict[str, Any]] = []
+        for index in range(encounters):
+            record = self.encounter(index)
+            if self.chance(0.08):
+                out.append({**record, "record_version": 1, "record_status": "final"})
+                record = {**record, "record_version": 2, "record_status": "amended"}
+            if self.chance(0.01):
+                record = {**record, "record_version": record["record_version"] + 1, "record_status": "voided"}
+            out.append(record)
+        pass
+        return out
+
+    def encounter(self, index: int) -> dict[str, Any]:
+        """Return one encounter payload."""
+        rng = self.rng
+        day = date(2026, 1, 1) + timedelta(days=rng.randrange(365))
+        source = rng.choices(["911", "988", "311", "walk_up_flag_down", "proactive_outreach", "agency_referral"],
+                             [40, 15, 10, 15, 10, 10])[0]  # fmt: skip
+        dispatched = source not in ("walk_up_flag_down", "proactive_outreach")
+        mode = rng.choices(["in_person", "phone_only", "both"], [70, 15, 15])[0]
+        contact = self.chance(0.85)
+        record: dict[str, Any] = {
+            "template_id": self.template.id, "template_version": self.template.version,
+            "agency_id": rng.choice(self.agencies), "encounter_id": f"{rng.getrandbits(128):032x}",
+            "record_version": 1, "record_status": "final", "software_name": "Crewlog",
+            "software_version": "1.0.0", "program_model": self.pick("program_model"),
+            "unit_key": rng.choice(self.units), "team_roles": self.some("team_role", 2),
+            "call_source": source,
+            "dispatch_reason": self.pick("dispatch_reason", ("not_dispatched",)) if dispatched
+            else "not_dispatched",
+            "contact_mode": mode, "encounter_date": day.isoformat(), "encounter_hour": rng.randrange(24),
+            "incident_state": "08", "incident_county": rng.choice(self.counties),
+            "incident_zip3": rng.choice(["800", "802", "803", "805", "000"]),
+            "location_type": self.pick("location_type"),
+            "unit_disposition": "contact_made" if contact else self.pick("unit_disposition", ("contact_made",)),
+            "police_co_dispatched": self.chance(0.12), "police_requested_by_team": self.chance(0.04),
+            "completed_by_role": self.pick("staff_role"), "completion_lag_min": self.seconds(25) ,
+        }  # fmt: skip
+        if dispatched:
+            record["psap_incident_hash"] = f"k2026:{rng.getrandbits(256):064x}"
+        self.times(record, dispatched, mode != "phone_only")
+        if record["police_requested_by_team"]:
+            record["police_request_reason"] = self.some("police_request_reason", 2)
+        persons = [self.person(seq, mode) for seq in range(1, rng.choice([1, 1, 1, 1, 2, 3]) + 1)] if contact else []
+        record["persons_contacted_count"] = len(persons)
+        record["persons"] = persons
+        return record
+
+    def times(self, record: dict[str, Any], dispatched: bool, on_scene: bool) -> None:
+        """Add the derived intervals that the answers would produce."""
+        notify, chute, travel = self.seconds(150), self.seconds(60), self.seconds(700)
+        record.update(notify_s=notify, task_s=self.seconds(3000), total_call_s=self.seconds(3400))
+        if on_scene:
+            record.update(chute_s=chute, travel_s=travel, on_scene_s=self.seconds(2200))
+            record["police_on_scene_at_arrival"] = self.chance(0.08) if self.chance(0.95) else NOT_RECORDED
+            record["injury_responder"] = self.rng.choices(["none", "minor", "serious"], [97, 2.5, 0.5])[0]
+            if dispatched:
+                record["response_s"] = notify + chute + travel
+
+    def person(self, seq: int, mode: str) -> dict[str, Any]:
+        """Return one person row."""
+        rng = self.rng
+        needs = self.some("needs", 3)
+        row: dict[str, Any] = {
+            "person_seq": seq,
+            "person_link_key": rng.choice(self.people) if self.chance(0.93) else {"pn": "refused"},
+            "age_band": self.age(), "sex": self.pick("sex"),
+            "race_ethnicity": self.some("race_ethnicity", 2) if self.chance(0.85) else {"pn": "refused"},
+            "housing_status": self.pick("housing_status"), "repeat_client": self.chance(0.35),
+            "needs": needs, "primary_need": needs[0], "services": self.some("services", 4),
+            "resolution": self.pick("resolution"), "arrest_made": self.chance(0.02),
+            "involuntary_hold": self.chance(0.05),
+            "injury_person_served": rng.choices(["none", "minor", "serious", "unknown"], [90, 6, 1, 3])[0],
+            "referrals": self.some("referrals", 2, ("no_referral",)) if self.chance(0.7) else ["no_referral"],
+            "follow_up_planned": self.chance(0.4),
+        }  # fmt: skip
+        self.outcome(row, mode, needs)
+        return row
+
+    def age(self) -> Any:
+        """Return an age band, sometimes approximate or refused."""
+        band = self.pick("age_band")
+        roll = self.rng.random()
+        return {"value": band, "pn": "approximate"} if roll < 0.1 else {"pn": "refused"} if roll < 0.13 else band
+
+    def outcome(self, row: dict[str, Any], mode: str, needs: list[str]) -> None:
+        """Add transport, naloxone, hold and follow-up details that depend on earlier answers."""
+        rng = self.rng
+        moved = mode != "phone_only" and self.chance(0.15)
+        row["transport_disposition"] = (
+            self.pick("transport_disposition", ("refused_transport", "no_transport")) if moved else "no_transport"
+        )  # fmt: skip
+        if moved:
+            row["destination_type"] = self.pick("destination_type")
+        if {"suspected_overdose", "substance_use_intoxication"} & set(needs):
+            row["naloxone_administered"] = self.chance(0.3)
+            if row["naloxone_administered"]:
+                row["naloxone_doses"] = rng.choice([1, 1, 2, 3])
+                row["naloxone_response"] = self.pick("naloxone_response")
+        if row["involuntary_hold"]:
+            row["involuntary_hold_initiated_by"] = self.pick("hold_initiator")
+        if row["follow_up_planned"]:
+            row["follow_up_due_days"] = rng.choice([1, 2, 7])
+            if self.chance(0.7):
+                row["follow_up_hours"] = round(rng.uniform(2, 120), 1)
+
+
+def median_time(run: Callable[[], object], repeat: int) -> float:
+    """Return the median wall time of run() in seconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print the figures and return 1 when a budget is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--encounters", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    path = shipped_template_path()
+    load_s = median_time(lambda: load_template(path), 20)
+    template = load_shipped_template()
+    records = Synth(template, args.seed).records(args.encounters)
+    totals_s = median_time(lambda: compute_metrics(template, records), 3)
+    split_s = median_time(lambda: compute_metrics(template, records, breakdowns=True), 3)
+    result = compute_metrics(template, records)
+    print(f"template load + validate: {load_s * 1000:.1f} ms (median of 20; budget {LOAD_BUDGET_S * 1000:.0f} ms)")
+    print(f"records: {len(records):,} payloads, {result['period']['encounters']:,} encounters in the base set, "
+          f"{result['period']['persons']:,} person rows, {len(template.metrics)} metrics")  # fmt: skip
+    print(f"all metrics, totals: {totals_s * 1000:.0f} ms (median of 3; budget {METRICS_BUDGET_S * 1000:.0f} ms)")
+    print(f"all metrics, with breakdowns: {split_s * 1000:.0f} ms (median of 3; no budget)")
+    missed = [name for name, took, budget in (("load", load_s, LOAD_BUDGET_S), ("metrics", totals_s,
+              METRICS_BUDGET_S)) if took > budget]  # fmt: skip
+    if missed:
+        print(f"OVER BUDGET: {', '.join(missed)}")
+        return 1
+    print("within budget")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+// Every page: register the service worker, keep storage, show the sync status, and send this
+// user's outbox on load, when the connection returns, when the page is shown, on a timer and on demand.
+import { replay } from "./replay.js";
+import { all, get } from "./store.js";
+import { guardLogout, showStatus, t } from "./status.js";
+
+const user = document.body.dataset.userId || "";
+const PERIOD_MS = 60000;
+let waiting = 0;
+let login = false;
+let timer = null;
+
+async function registerWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  const ready = await navigator.serviceWorker.ready;
+  ready.active?.postMessage(user ? { type: "warm", user } : { type: "forget-pages" });
+  navigator.serviceWorker.addEventListener("message", (event) => event.data?.type === "replay" && sync(true));
+}
+
+// Send what is due (everything when forced), then show the state and plan the next attempt.
+export async function sync(force = false) {
+  if (!user) return;
+  const result = await replay(user, force).catch(() => ({ offline: true }));
+  login = result.login || (login && !result.sent);
+  await refresh(result.offline ? false : navigator.onLine);
+  const entries = await all("outbox", user);
+  const next = Math.min(...entries.map((e) => e.nextAt || Infinity), Date.now() + PERIOD_MS);
+  clearTimeout(timer);
+  timer = setTimeout(sync, Math.max(1000, next - Date.now()));
+  return result;
+}
+
+async function refresh(online = navigator.onLine) {
+  const entries = await all("outbox", user);
+  waiting = entries.length;
+  const held = entries.filter((e) => e.state === "conflict" || e.state === "rejected");
+  showStatus({ online, waiting, held, login, lastSync: (await get("meta", user))?.lastSync });
+}
+
+function start() {
+  registerWorker().catch(() => {});
+  navigator.storage?.persist?.();
+  if (!user) return;
+  guardLogout(() => waiting);
+  window.addEventListener("online", () => sync(true));
+  window.addEventListener("offline", () => refresh(false));
+  document.addEventListener("visibilitychange", () => !document.hidden && sync());
+  document.querySelector("[data-sync-now]")?.addEventListener("click", () => sync(true));
+  sync();
+  if (document.getElementById("encounter-form")) {
+    import("./encounter.js").then((page) => page.start({ user, t, sync }));
+  }
+}
+
+start();

@@ -1,0 +1,76 @@
+// Crewlog service worker: the app shell and the blank encounter form work with no signal.
+// Served at /sw.js by app/pwa, which writes this deploy's version and shell list below.
+// Never cached: API responses, and any page but the blank form (pages may show a person's data).
+const BUILD = {"version": "dev", "shell": [], "pages": []};
+const SHELL = `crewlog-${BUILD.version}-shell`;
+const PAGES = `crewlog-${BUILD.version}-pages`;
+const OFFLINE = "/offline";
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(SHELL);
+    await cache.addAll(BUILD.shell);
+    await self.skipWaiting();
+  })());
+});
+
+// A new deploy: drop every older cache (drafts and the outbox live in IndexedDB, untouched).
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    const names = await caches.keys();
+    await Promise.all(names.filter((n) => n.startsWith("crewlog-") && n !== SHELL && n !== PAGES).map((n) => caches.delete(n)));
+    await self.clients.claim();
+  })());
+});
+
+// Store the blank form of the logged-in user (asked by each online page); never a redirect or an error.
+async function keepPage(url, user) {
+  const cache = await caches.open(PAGES);
+  const stored = await cache.match(url);
+  const age = Date.now() - Number(stored?.headers.get("X-Crewlog-Stored") || 0);
+  if (stored && stored.headers.get("X-Crewlog-User") === user && age < 600000) return;
+  try {
+    const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+    if (!response.ok || response.redirected || response.type !== "basic") return;
+    const headers = new Headers(response.headers);
+    headers.set("X-Crewlog-User", user);
+    headers.set("X-Crewlog-Stored", String(Date.now()));
+    await cache.put(url, new Response(await response.blob(), { status: response.status, headers }));
+  } catch { /* offline: the next online page asks again */ }
+}
+
+self.addEventListener("message", (event) => {
+  const { type, user } = event.data || {};
+  if (type === "warm" && user) event.waitUntil(Promise.all(BUILD.pages.map((url) => keepPage(url, String(user)))));
+  if (type === "forget-pages") event.waitUntil(caches.delete(PAGES));
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname.startsWith("/api/") || url.pathname === "/sw.js") return;
+  if (request.mode === "navigate") event.respondWith(page(request, url));
+  else if (request.method === "GET" && BUILD.shell.includes(url.pathname)) event.respondWith(shellFile(request));
+});
+
+// Network first; offline, the stored blank form (any query) or the offline page.
+async function page(request, url) {
+  try {
+    return await fetch(request);
+  } catch {
+    const stored = request.method === "GET" && BUILD.pages.includes(url.pathname) && (await caches.match(url.pathname, { cacheName: PAGES }));
+    return stored || (await caches.match(OFFLINE, { cacheName: SHELL })) || Response.error();
+  }
+}
+
+// Cache first: shell files change only with a new deploy, which brings a new worker and cache.
+async function shellFile(request) {
+  const stored = await caches.match(request, { cacheName: SHELL, ignoreSearch: true });
+  return stored || fetch(request);
+}
+
+// Background Sync, where the browser has it: ask the open pages to send the outbox.
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "crewlog-outbox") return;
+  event.waitUntil(self.clients.matchAll({ type: "window" }).then((all) => all.forEach((c) => c.postMessage({ type: "replay" }))));
+});

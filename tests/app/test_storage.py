@@ -1,0 +1,150 @@
+"""Storage: PII encrypted at rest, a tamper-evident audit log, migrations, concurrent writers."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from conftest import ApiClient, encounter_body, valid_answers
+from flask import Flask
+
+from app import audit, encounters, migrations, users
+from app import db as app_db
+from app.crypto import Keys, current_key_id
+from app.db import write_transaction
+
+
+def database_bytes(app: Flask) -> bytes:
+    """Return the bytes of the database file and its WAL, where recent writes live."""
+    path = Path(app.config["DATABASE"])
+    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def test_identifying_answers_are_not_in_the_database_file_in_plaintext(
+    app: Flask, login_as: ApiClient
+) -> None:
+    api = login_as("responder")
+    answers = valid_answers(
+        narrative="Found Jonathan Quinceyworth near the bus shelter.", psap_incident_id="CAD-7781234"
+    )
+    answers["persons"][0]["person_local_id"] = "CL-991177"
+    assert api.save(answers, status="final", acknowledged=["R21"]).status_code == 201
+    stored = database_bytes(app)
+    for secret in (b"Quinceyworth", b"CL-991177", b"CAD-7781234", b"80205"):
+        assert secret not in stored
+    assert b"well_person_check" in stored  # coded, non-identifying answers stay queryable
+
+
+def test_encrypted_answers_cannot_be_moved_to_another_record(
+    app: Flask, login_as: ApiClient, db: sqlite_utils.Database
+) -> None:
+    api = login_as("responder")
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    api.save({"narrative": "Private words"}, encounter_id=first)
+    api.save({"narrative": "Other words"}, encounter_id=second)
+    db.execute(
+        "UPDATE encounters SET answers = (SELECT answers FROM encounters WHERE id = ?) WHERE id = ?",
+        [first, second],
+    )
+    keys = Keys.load(Path(app.config["SETTINGS"]["server"]["instance_path"]))
+    with pytest.raises(ValueError, match="does not match its key or record"):
+        encounters.get(db, second, keys=keys)
+
+
+def test_key_files_are_readable_by_the_owner_only(app: Flask) -> None:
+    instance = Path(app.config["SETTINGS"]["server"]["instance_path"])
+    for name in ("secret_key", "data.key", f"agency-hmac-{current_key_id()}.key"):
+        assert (instance / name).stat().st_mode & 0o777 == 0o600
+
+
+def test_audit_log_verifies_when_untouched(db: sqlite_utils.Database) -> None:
+    for n in range(5):
+        audit.record(db, "rita", "encounter.save", f"e{n}", {"n": n})
+    assert audit.verify(db) is None
+
+
+def test_audit_verify_detects_a_row_changed_with_raw_sqlite(app: Flask, db: sqlite_utils.Database) -> None:
+    ids = [audit.record(db, "rita", "login.success", "rita") for _ in range(4)]
+    with sqlite3.connect(app.config["DATABASE"]) as raw:
+        raw.execute("UPDATE audit_log SET actor = 'mallory' WHERE id = ?", [ids[2]])
+    problem = audit.verify(db)
+    assert problem is not None and problem.row_id == ids[2]
+    assert "was changed" in problem.reason
+
+
+def test_audit_verify_detects_a_deleted_row(app: Flask, db: sqlite_utils.Database) -> None:
+    ids = [audit.record(db, "rita", "encounter.view", "x") for _ in range(4)]
+    with sqlite3.connect(app.config["DATABASE"]) as raw:
+        raw.execute("DELETE FROM audit_log WHERE id = ?", [ids[1]])
+    problem = audit.verify(db)
+    assert problem is not None and problem.row_id == ids[1] and "deleted" in problem.reason
+
+
+def test_audit_verify_detects_the_last_row_deleted(app: Flask, db: sqlite_utils.Database) -> None:
+    ids = [audit.record(db, "rita", "encounter.view", "x") for _ in range(3)]
+    with sqlite3.connect(app.config["DATABASE"]) as raw:
+        raw.execute("DELETE FROM audit_log WHERE id = ?", [ids[-1]])
+    problem = audit.verify(db)
+    assert problem is not None and problem.row_id == ids[-1]
+
+
+def test_migrations_are_recorded_and_rerunning_them_changes_nothing(db: sqlite_utils.Database) -> None:
+    assert migrations.migrate(db) == []
+    versions = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == [v for v, _ in migrations.MIGRATIONS]
+    assert {"encounters", "encounter_revisions", "audit_log", "outbox", "templates"} <= set(db.table_names())
+
+
+def test_connections_use_wal_full_sync_busy_timeout_and_foreign_keys(db: sqlite_utils.Database) -> None:
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_failed_write_transaction_leaves_nothing_behind(db: sqlite_utils.Database) -> None:
+    with pytest.raises(RuntimeError), write_transaction(db):
+        audit.record(db, "rita", "encounter.save", "x")
+        raise RuntimeError("crash mid-transaction")
+    assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 0
+
+
+def test_eight_concurrent_writers_lose_nothing_and_never_see_database_locked(app: Flask) -> None:
+    ctx = app.extensions["crewlog.records"]
+    errors: list[BaseException] = []
+    saved: list[str] = []
+    lock = threading.Lock()
+
+    def writer(n: int) -> None:
+        conn = app_db.connect(app.config["DATABASE"])
+        user = users.by_username(conn, "rita" if n % 2 else "ray")
+        assert user is not None
+        try:
+            for i in range(25):
+                body = encounter_body(
+                    valid_answers(hours_ago=2 + (n * 25 + i) / 60), status="final", acknowledged=["R21"]
+                )
+                result = encounters.save(conn, user, body, ctx=ctx)
+                with lock:
+                    saved.append(result.id)
+        except BaseException as error:  # noqa: BLE001  (reported below)
+            errors.append(error)
+        finally:
+            conn.conn.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    check = app_db.connect(app.config["DATABASE"])
+    assert check.execute("SELECT count(*) FROM encounters WHERE status = 'final'").fetchone()[0] == 200
+    assert check.execute("SELECT count(*) FROM outbox").fetchone()[0] == 200
+    assert check.execute("SELECT count(DISTINCT encounter_id) FROM encounter_revisions").fetchone()[0] == 200
+    assert audit.verify(check) is None
+    assert len(set(saved)) == 200
