@@ -62,8 +62,17 @@ def column_chart(points: Sequence[Bar], *, chart_id: str, title: str) -> Markup:
         x = PLOT_LEFT + index * step
         if point.value is not None and top:
             tall = PLOT_HEIGHT * point.value / top
-            parts.append(_rect(x + step * 0.15, PLOT_TOP + PLOT_HEIGHT - tall, step * 0.7, max(tall, 1.0),
-                               point.small, point.label, point.text))
+            parts.append(
+                _rect(
+                    x + step * 0.15,
+                    PLOT_TOP + PLOT_HEIGHT - tall,
+                    step * 0.7,
+                    max(tall, 1.0),
+                    point.small,
+                    point.label,
+                    point.text,
+                )
+            )
         elif point.value is None:
             parts.append(_text(point.text, x + step / 2, PLOT_TOP + PLOT_HEIGHT - 4, "value", "middle"))
         parts += _tick(point.label, x + step / 2, index, len(points))
@@ -85,8 +94,12 @@ def line_chart(points: Sequence[Bar], *, chart_id: str, title: str) -> Markup:
             y = PLOT_TOP + PLOT_HEIGHT - PLOT_HEIGHT * point.value / top
             segment.append(f"{x:.1f},{y:.1f}")
             css = "dot small" if point.small else "dot"
-            parts.append(Markup('<circle class="{}" cx="{:.1f}" cy="{:.1f}" r="5" fill="currentColor">'
-                                "<title>{}: {}</title></circle>").format(css, x, y, point.label, point.text))
+            parts.append(
+                Markup(
+                    '<circle class="{}" cx="{:.1f}" cy="{:.1f}" r="5" fill="currentColor">'
+                    "<title>{}: {}</title></circle>"
+                ).format(css, x, y, point.label, point.text)
+            )
         parts += _tick(point.label, x, index, len(points))
     parts.append(_polyline(segment))
     return Markup("").join(parts) + Markup("</svg>")
@@ -105,9 +118,11 @@ def _frame(top: float) -> list[Markup]:
     bottom = PLOT_TOP + PLOT_HEIGHT
     return [
         Markup('<line class="axis" x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="currentColor"/>').format(
-            PLOT_LEFT, PLOT_TOP, bottom),
+            PLOT_LEFT, PLOT_TOP, bottom
+        ),
         Markup('<line class="axis" x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="currentColor"/>').format(
-            PLOT_LEFT, bottom, PLOT_RIGHT),
+            PLOT_LEFT, bottom, PLOT_RIGHT
+        ),
         _text(_number(top), PLOT_LEFT - 6, PLOT_TOP + 5, "tick", "end"),
         _text("0", PLOT_LEFT - 6, bottom + 5, "tick", "end"),
     ]
@@ -123,22 +138,27 @@ def _tick(label: str, x: float, index: int, count: int) -> list[Markup]:
 
 def _rect(x: float, y: float, width: float, height: float, small: bool, label: str, text: str) -> Markup:
     css = "bar small" if small else "bar"
-    shape = Markup('<rect class="{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" rx="3" '
-                   'fill="currentColor"><title>{}: {}</title></rect>')
+    shape = Markup(
+        '<rect class="{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" rx="3" '
+        'fill="currentColor"><title>{}: {}</title></rect>'
+    )
     return shape.format(css, x, y, width, height, label, text)
 
 
 def _polyline(points: list[str]) -> Markup:
     if len(points) < 2:
         return Markup("")
-    return Markup('<polyline class="line" points="{}" fill="none" stroke="currentColor" stroke-width="3"/>'
-                  ).format(" ".join(points))
+    return Markup(
+        '<polyline class="line" points="{}" fill="none" stroke="currentColor" stroke-width="3"/>'
+    ).format(" ".join(points))
 
 
 def _label(text: str, x: float, y: float, anchor: str) -> Markup:
     shown = text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
-    return Markup('<text class="label" x="{:.1f}" y="{:.1f}" text-anchor="{}" fill="currentColor">{}'
-                  "<title>{}</title></text>").format(x, y, anchor, shown, text)
+    return Markup(
+        '<text class="label" x="{:.1f}" y="{:.1f}" text-anchor="{}" fill="currentColor">{}'
+        "<title>{}</title></text>"
+    ).format(x, y, anchor, shown, text)
 
 
 def _text(text: str, x: float, y: float, css: str, anchor: str = "start") -> Markup:

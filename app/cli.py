@@ -69,17 +69,18 @@ def cmd_init(args: argparse.Namespace, inst: Instance) -> int:
 
 def cmd_serve(args: argparse.Namespace, inst: Instance) -> int:
     """Serve the app with waitress (and the sync worker when [sync] enabled)."""
-    import waitress
-
-    from app import create_app
+    from app import create_app, server
 
     app = create_app({"CONFIG_FILE": args.config} if args.config else None)
-    settings = app.config["SETTINGS"]
-    _start_sync_worker(settings)
-    host = args.host or settings["server"]["host"]
-    port = args.port if args.port is not None else settings["server"]["port"]
-    print(f"Crewlog listening on http://{host}:{port}", flush=True)
-    waitress.serve(app, host=host, port=port, threads=settings["server"]["threads"], ident="Crewlog")
+    settings = app.config["SETTINGS"]["server"]
+    server.serve(
+        lambda: app,
+        host=args.host or settings["host"],
+        port=args.port if args.port is not None else settings["port"],
+        threads=settings["threads"],
+        workers=args.workers or settings["workers"],
+        after_fork=lambda: _start_sync_worker(app.config["SETTINGS"]),
+    )
     return 0
 
 

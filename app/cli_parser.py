@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web server (waitress)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, help="serving processes (default: [server] workers)")
     _user_commands(commands.add_parser("user", help="manage user accounts"))
     _unit_commands(commands.add_parser("unit", help="manage units"))
     demo = commands.add_parser("demo", help="create demo users, units and encounters")

@@ -48,7 +48,14 @@ def _s(section: str, key: str, type_: str, default: Any, help_: str) -> Setting:
 SETTINGS: tuple[Setting, ...] = (
     _s("server", "host", "str", "127.0.0.1", "Address `crewlog serve` listens on."),
     _s("server", "port", "int", 8080, "Port `crewlog serve` listens on."),
-    _s("server", "threads", "int", 8, "Worker threads of the waitress server."),
+    _s("server", "threads", "int", 8, "Threads per serving process (waitress)."),
+    _s(
+        "server",
+        "workers",
+        "int",
+        1,
+        "Serving processes sharing the port; more than 1 uses more CPU cores (Linux/macOS).",
+    ),
     _s(
         "server",
         "instance_path",

@@ -5,26 +5,22 @@ receives (the same `finalize.state_payload` the outbox gets) and kept in
 `metric_records`. A trigger marks an encounter in `metric_stale` in the very transaction
 that gives it a new record version; `refresh_payloads` re-shapes those from the latest
 finalized revision. Reports run `forms.metrics.compute_metrics` (the state's own code)
-over the kept payloads and are cached per (range, unit, breakdown, exactness, data
-version, hour). A report over many records is computed by a background worker while the
-page shows the last report for the same question (or a "computing" notice).
+over the kept payloads (app.supervisor.report_cache keeps and schedules them).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 import sqlite_utils
 
-from app import db as app_db
 from app import template_versions
 from app.crypto import open_answers
 from app.db import write_transaction
@@ -38,9 +34,6 @@ log = logging.getLogger(__name__)
 
 FINALIZED = ("final", "amended", "voided")
 WEEKLY_METRICS = ("encounter_volume", "response_time")  # normative metric ids (standard template 6.2)
-INLINE_RECORDS = 5000  # above this many records in range, reports are computed in the background
-INLINE_STALE = 500  # above this many records to re-shape, shaping also moves to the background
-CACHE_SIZE = 32
 QUALITY_LEVELS = ("M", "R", "Rec")
 REFRESH_BATCH = 200
 
@@ -60,15 +53,6 @@ class ReportRequest:
     def key(self) -> tuple[Any, ...]:
         """Return the cache key of the question (without the data version)."""
         return (self.start.isoformat(), self.end.isoformat(), self.unit_id, self.by, self.exact)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A report to show (or None yet), whether it covers every record, and whether one is computing."""
-
-    report: Report | None
-    fresh: bool
-    computing: bool = False
 
 
 def stale_count(db: sqlite_utils.Database) -> int:
@@ -98,11 +82,14 @@ def refresh_payloads(db: sqlite_utils.Database, ctx: RecordContext, limit: int |
 
 def _shape(db: sqlite_utils.Database, encounter_id: str, ctx: RecordContext) -> dict[str, Any] | None:
     """Return the kept row of an encounter's latest finalized revision, or None when there is none."""
-    row = db.execute("SELECT e.record_version, e.unit_id, e.encounter_date, e.template_id,"
-                     " e.template_version, r.answers FROM encounters e"
-                     " JOIN encounter_revisions r ON r.encounter_id = e.id"
-                     f" WHERE e.id = ? AND r.status IN ({', '.join('?' * len(FINALIZED))})"
-                     " ORDER BY r.revision DESC LIMIT 1", [encounter_id, *FINALIZED]).fetchone()
+    row = db.execute(
+        "SELECT e.record_version, e.unit_id, e.encounter_date, e.template_id,"
+        " e.template_version, r.answers FROM encounters e"
+        " JOIN encounter_revisions r ON r.encounter_id = e.id"
+        f" WHERE e.id = ? AND r.status IN ({', '.join('?' * len(FINALIZED))})"
+        " ORDER BY r.revision DESC LIMIT 1",
+        [encounter_id, *FINALIZED],
+    ).fetchone()
     template = template_versions.get(db, row[3], row[4]) if row else None
     if row is None or template is None:
         return None
@@ -111,8 +98,12 @@ def _shape(db: sqlite_utils.Database, encounter_id: str, ctx: RecordContext) -> 
     except ValueError:
         log.exception("encounter %s could not be shaped for the dashboard", encounter_id)
         return None
-    return {"record_version": row[0], "unit_id": row[1], "encounter_date": row[2],
-            "payload": json.dumps(payload, separators=(",", ":"))}
+    return {
+        "record_version": row[0],
+        "unit_id": row[1],
+        "encounter_date": row[2],
+        "payload": json.dumps(payload, separators=(",", ":")),
+    }
 
 
 def _keep(db: sqlite_utils.Database, encounter_id: str, entry: dict[str, Any] | None) -> None:
@@ -154,19 +145,48 @@ def load_payloads(db: sqlite_utils.Database, request: ReportRequest) -> list[dic
     return [json.loads(r[0]) for r in rows]
 
 
-def build_report(template: Template, records: list[dict[str, Any]], request: ReportRequest,
-                 now: datetime) -> Report:
+def build_report(
+    template: Template, records: list[dict[str, Any]], request: ReportRequest, now: datetime
+) -> Report:
     """Return the metrics, the weekly series and the data-quality table for payload records."""
-    metrics = compute_metrics(template, records, start=request.start, end=request.end, now=now,
-                              suppress=not request.exact, unit_field=request.by)
+    metrics = compute_metrics(
+        template,
+        records,
+        start=request.start,
+        end=request.end,
+        now=now,
+        suppress=not request.exact,
+        unit_field=request.by,
+    )
     encounters, _ = base_set(records, request.start, request.end)
-    return {"computed_at": now.isoformat(timespec="seconds"), "records": len(records),
-            "metrics": metrics, "weekly": weekly_series(template, encounters, request, now),
-            "quality": field_quality(template, encounters)}
+    cells = breakdown_cells(template, encounters, request.by) if request.by else {}
+    return {
+        "cells": cells,
+        "computed_at": now.isoformat(timespec="seconds"),
+        "records": len(records),
+        "metrics": metrics,
+        "weekly": weekly_series(template, encounters, request, now),
+        "quality": field_quality(template, encounters),
+    }
 
 
-def weekly_series(template: Template, encounters: list[Mapping[str, Any]], request: ReportRequest,
-                  now: datetime) -> list[dict[str, Any]]:
+def breakdown_cells(template: Template, encounters: list[Mapping[str, Any]], by: str) -> dict[str, list[Any]]:
+    """Return a breakdown's cell values per unit, in the order compute_metrics lists its cells.
+
+    A count metric's cells carry their count under "value", which hides the cell's own
+    value (forms.metrics lists {"value": cell, **figures}); this order names them again.
+    """
+    rows = MetricRows(template, list(encounters), person_group(template))
+    units = [ENCOUNTER, "person"] if rows.group else [ENCOUNTER]
+    return {
+        u: sorted(set(chain.from_iterable(rows.cells(u, by))), key=lambda c: (c is None, str(c)))
+        for u in units
+    }
+
+
+def weekly_series(
+    template: Template, encounters: list[Mapping[str, Any]], request: ReportRequest, now: datetime
+) -> list[dict[str, Any]]:
     """Return, per ISO week of the range, the template's volume and response-time figures."""
     chosen = tuple(m for m in template.metrics if m.id in WEEKLY_METRICS)
     if not chosen:
@@ -201,10 +221,19 @@ def field_quality(template: Template, encounters: list[Mapping[str, Any]]) -> li
         codes = Counter(v["nv"] for v in scope if isinstance(v, dict) and "nv" in v and "value" not in v)
         missing = sum(1 for v in scope if v is None or v == "" or v == []) if f.usage == "Rec" else 0
         nots = sum(codes.values())
-        found.append({"field": f.id, "label": f.label, "usage": f.usage, "n": len(scope),
-                      "not_values": nots, "not_percent": percent(nots, len(scope)),
-                      "codes": dict(codes.most_common()), "missing": missing,
-                      "missing_percent": percent(missing, len(scope)) if f.usage == "Rec" else None})
+        found.append(
+            {
+                "field": f.id,
+                "label": f.label,
+                "usage": f.usage,
+                "n": len(scope),
+                "not_values": nots,
+                "not_percent": percent(nots, len(scope)),
+                "codes": dict(codes.most_common()),
+                "missing": missing,
+                "missing_percent": percent(missing, len(scope)) if f.usage == "Rec" else None,
+            }
+        )
     return found
 
 
@@ -215,70 +244,3 @@ def _monday(day: date) -> date:
 def _mondays(start: date, end: date) -> list[date]:
     first, last = _monday(start), _monday(end)
     return [first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
-
-
-class ReportCache:
-    """Reports by question and data version, computed inline when small and in the background when large."""
-
-    def __init__(self) -> None:
-        self._reports: OrderedDict[tuple[Any, ...], tuple[int, Report]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._running: dict[tuple[Any, ...], Future[None]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crewlog-dashboard")
-
-    def outcome(self, db: sqlite_utils.Database, path: str, template: Template, request: ReportRequest,
-                ctx: RecordContext, now: datetime) -> Outcome:
-        """Return the report for a question: fresh, or the last one while a newer one computes."""
-        stale = stale_count(db)
-        if 0 < stale <= INLINE_STALE:
-            refresh_payloads(db, ctx)
-            stale = 0
-        key = (path, *request.key(), now.strftime("%Y-%m-%dT%H"))
-        version = data_version(db)
-        with self._lock:
-            held = self._reports.get(key)
-        if held is not None and held[0] == version and not stale:
-            return Outcome(held[1], fresh=True)
-        if not stale and count_in_range(db, request) <= INLINE_RECORDS:
-            report = build_report(template, load_payloads(db, request), request, now)
-            self._store(key, version, report)
-            return Outcome(report, fresh=True)
-        self._start(key, path, template, request, ctx, now)
-        return Outcome(held[1] if held else None, fresh=False, computing=True)
-
-    def _store(self, key: tuple[Any, ...], version: int, report: Report) -> None:
-        with self._lock:
-            self._reports[key] = (version, report)
-            self._reports.move_to_end(key)
-            while len(self._reports) > CACHE_SIZE:
-                self._reports.popitem(last=False)
-
-    def _start(self, key: tuple[Any, ...], path: str, template: Template, request: ReportRequest,
-               ctx: RecordContext, now: datetime) -> None:
-        with self._lock:
-            if key in self._running and not self._running[key].done():
-                return
-            self._running[key] = self._pool.submit(self._compute, key, path, template, request, ctx, now)
-
-    def _compute(self, key: tuple[Any, ...], path: str, template: Template, request: ReportRequest,
-                 ctx: RecordContext, now: datetime) -> None:
-        """Re-shape what is stale and compute one report on a connection of its own."""
-        db = app_db.connect(path)
-        try:
-            refresh_payloads(db, ctx)
-            version = data_version(db)
-            self._store(key, version, build_report(template, load_payloads(db, request), request, now))
-        except Exception:
-            log.exception("the dashboard report for %s could not be computed", key[1:])
-        finally:
-            db.conn.close()
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Wait for the background reports started so far (benchmarks and tests)."""
-        with self._lock:
-            running = list(self._running.values())
-        for future in running:
-            future.result(timeout=timeout)
-
-
-reports = ReportCache()

@@ -155,6 +155,8 @@ def replace_person_keys(db: sqlite_utils.Database, encounter_id: str, keys: list
 def changed_fields(before: Answers, after: Answers) -> list[str]:
     """Return the field paths whose values differ, e.g. ["call_source", "persons[0].age_years"]."""
     flat_before, flat_after = _flatten(before), _flatten(after)
+    if not flat_before:
+        return sorted(flat_after)
     return sorted(
         k for k in flat_before.keys() | flat_after.keys() if flat_before.get(k) != flat_after.get(k)
     )

@@ -32,8 +32,16 @@ LIST_SEPARATOR = ";"
 NV_SUFFIX = "_nv"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 DAY_KINDS = ("local_date", "local_hour")
-LOCAL_COLUMNS = ("record_id", "status", "revision", "record_version", "unit", "shift_id", "author",
-                 "updated_at")
+LOCAL_COLUMNS = (
+    "record_id",
+    "status",
+    "revision",
+    "record_version",
+    "unit",
+    "shift_id",
+    "author",
+    "updated_at",
+)
 EXCLUDED_STATUS = "voided"
 
 
@@ -51,8 +59,11 @@ def state_columns(template: Template, extended: frozenset[str] = frozenset()) ->
     group = person_group(template)
     enabled = template.enabled_fields(extended)
     columns = [_output(f) for f in enabled if f.group is None and _sent(f)]
-    columns += [Column(d.id, "encounter") for d in template.derived
-                if d.level == "encounter" and _precise(template, d.kind)]
+    columns += [
+        Column(d.id, "encounter")
+        for d in template.derived
+        if d.level == "encounter" and _precise(template, d.kind)
+    ]
     columns += _month_columns(template)
     if group is not None:
         columns += [_output(f) for f in enabled if f.group == group and _sent(f)]
@@ -78,8 +89,12 @@ def header(columns: Iterable[Column], local: Iterable[str] = ()) -> list[str]:
     return names
 
 
-def state_rows(db: sqlite_utils.Database, template: Template, request: ReportRequest,
-               extended: frozenset[str] = frozenset()) -> Iterator[list[str]]:
+def state_rows(
+    db: sqlite_utils.Database,
+    template: Template,
+    request: ReportRequest,
+    extended: frozenset[str] = frozenset(),
+) -> Iterator[list[str]]:
     """Yield the state export's rows for the kept payloads in a range (voided records left out)."""
     columns = state_columns(template, extended)
     group = person_group(template) or ""
@@ -94,8 +109,15 @@ def count_records(db: sqlite_utils.Database, start: str, end: str, unit_id: int 
     return int(db.execute(f"SELECT count(*) FROM encounters e WHERE {where}", params).fetchone()[0])
 
 
-def full_rows(db: sqlite_utils.Database, template: Template, keys: Keys, start: str, end: str,
-              unit_id: int | None, extended: frozenset[str] = frozenset()) -> Iterator[list[str]]:
+def full_rows(
+    db: sqlite_utils.Database,
+    template: Template,
+    keys: Keys,
+    start: str,
+    end: str,
+    unit_id: int | None,
+    extended: frozenset[str] = frozenset(),
+) -> Iterator[list[str]]:
     """Yield the full export's rows: every encounter in the range, any status, decrypted."""
     columns = full_columns(template, extended)
     group = person_group(template) or ""
@@ -104,7 +126,8 @@ def full_rows(db: sqlite_utils.Database, template: Template, keys: Keys, start: 
         "SELECT e.id, e.status, e.revision, e.record_version, u.call_sign, e.shift_id, a.username,"
         " e.updated_at, e.answers FROM encounters e LEFT JOIN units u ON u.id = e.unit_id"
         f" LEFT JOIN users a ON a.id = e.created_by WHERE {where} ORDER BY e.encounter_date, e.created_at",
-        params)
+        params,
+    )
     for row in cursor:
         answers = open_answers(json.loads(row[8]), keys, row[0])
         local = ["" if v is None else str(v) for v in row[:8]]
@@ -137,8 +160,9 @@ def _full_where(start: str, end: str, unit_id: int | None) -> tuple[str, list[An
     return where, params
 
 
-def _rows(columns: list[Column], record: Mapping[str, Any], people: Any,
-          local: list[str]) -> Iterator[list[str]]:
+def _rows(
+    columns: list[Column], record: Mapping[str, Any], people: Any, local: list[str]
+) -> Iterator[list[str]]:
     """Yield one row per person of a record (one row when it has none)."""
     persons = [p for p in people if isinstance(p, Mapping)] if isinstance(people, list) else []
     for person in persons or [{}]:
@@ -192,6 +216,9 @@ def _month_columns(template: Template) -> list[Column]:
     derived = template.derived
     if template.parameters.get("date_precision") != "month" or any(d.kind == "local_month" for d in derived):
         return []
-    names = [d.id.removesuffix("_date") + "_month" for d in derived
-             if d.level == "encounter" and d.kind == "local_date" and d.id.endswith("_date")]
+    names = [
+        d.id.removesuffix("_date") + "_month"
+        for d in derived
+        if d.level == "encounter" and d.kind == "local_date" and d.id.endswith("_date")
+    ]
     return [Column(n, "encounter") for n in names]

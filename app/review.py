@@ -40,12 +40,23 @@ def return_for_correction(db: sqlite_utils.Database, reviewer: User, encounter_i
         row = _reviewable(db, encounter_id, REVIEWABLE, _("returned for correction"))
         _set_status(db, row["id"], "returned")
         store.add_note(db, row["id"], reviewer.id, text, "return")
-        audit.record(db, reviewer.username, "encounter.return", row["id"],
-                     {"revision": row["revision"], "record_version": row["record_version"]})
+        audit.record(
+            db,
+            reviewer.username,
+            "encounter.return",
+            row["id"],
+            {"revision": row["revision"], "record_version": row["record_version"]},
+        )
 
 
-def approve(db: sqlite_utils.Database, reviewer: User, encounter_id: str, note: str = "", *,
-            ctx: RecordContext | None = None) -> None:
+def approve(
+    db: sqlite_utils.Database,
+    reviewer: User,
+    encounter_id: str,
+    note: str = "",
+    *,
+    ctx: RecordContext | None = None,
+) -> None:
     """Approve a finalized record: it is locked, and only an amendment with a reason can change it."""
     ctx = ctx or encounters.current_context()
     text = _optional(note)
@@ -58,23 +69,43 @@ def approve(db: sqlite_utils.Database, reviewer: User, encounter_id: str, note: 
         _set_status(db, row["id"], "approved")
         encounters.enqueue_for_state(db, row["id"], row["record_version"], payload)
         store.add_note(db, row["id"], reviewer.id, text, "approve")
-        audit.record(db, reviewer.username, "encounter.approve", row["id"],
-                     {"revision": row["revision"], "record_version": row["record_version"]})
+        audit.record(
+            db,
+            reviewer.username,
+            "encounter.approve",
+            row["id"],
+            {"revision": row["revision"], "record_version": row["record_version"]},
+        )
 
 
-def amend(db: sqlite_utils.Database, reviewer: User, encounter_id: str, answers: Answers, reason: str, *,
-          base_revision: int | None, acknowledged: Iterable[str] = (),
-          ctx: RecordContext | None = None) -> encounters.SaveResult:
+def amend(
+    db: sqlite_utils.Database,
+    reviewer: User,
+    encounter_id: str,
+    answers: Answers,
+    reason: str,
+    *,
+    base_revision: int | None,
+    acknowledged: Iterable[str] = (),
+    ctx: RecordContext | None = None,
+) -> encounters.SaveResult:
     """Amend an approved record: validate like a finalize, then a new revision and version, re-synced."""
     ctx = ctx or encounters.current_context()
     why = _required(reason, "reason", _("Say why the approved record is amended."))
     existing = _reviewable(db, encounter_id, AMENDABLE, _("amended (only approved records are)"))
     if base_revision != existing["revision"]:
         raise Conflict(current_revision=existing["revision"])
-    request = encounters.parse_request({
-        "id": existing["id"], "status": "final", "template_id": existing["template_id"],
-        "template_version": existing["template_version"], "base_revision": base_revision,
-        "answers": answers, "acknowledged_warnings": sorted(acknowledged)})
+    request = encounters.parse_request(
+        {
+            "id": existing["id"],
+            "status": "final",
+            "template_id": existing["template_id"],
+            "template_version": existing["template_version"],
+            "base_revision": base_revision,
+            "answers": answers,
+            "acknowledged_warnings": sorted(acknowledged),
+        }
+    )
     template = _template(db, existing)
     author = users.get(db, existing["created_by"]) or reviewer
     prepared = encounters.prepare_finalize(db, author, request, template, existing, ctx)
@@ -86,20 +117,41 @@ def amend(db: sqlite_utils.Database, reviewer: User, encounter_id: str, answers:
         _same_revision(existing, current)
         revision = existing["revision"] + 1
         store.write_encounter(db, request, prepared, reviewer, existing, revision, now)
-        store.add_revision(db, existing["id"], revision, reviewer.id, now, prepared.status, prepared.sealed,
-                           store.changed_fields(prepared.previous, prepared.answers), request.body_hash,
-                           reason=why)
+        store.add_revision(
+            db,
+            existing["id"],
+            revision,
+            reviewer.id,
+            now,
+            prepared.status,
+            prepared.sealed,
+            store.changed_fields(prepared.previous, prepared.answers),
+            request.body_hash,
+            reason=why,
+        )
         store.replace_person_keys(db, existing["id"], prepared.person_keys)
         encounters.enqueue_for_state(db, existing["id"], prepared.record_version, payload)
         store.add_note(db, existing["id"], reviewer.id, why, "amend")
-        audit.record(db, reviewer.username, "encounter.amend", existing["id"],
-                     {"revision": revision, "record_version": prepared.record_version, "reason": why})
-    return encounters.SaveResult(existing["id"], revision, prepared.status, prepared.record_version,
-                                 prepared.messages)
+        audit.record(
+            db,
+            reviewer.username,
+            "encounter.amend",
+            existing["id"],
+            {"revision": revision, "record_version": prepared.record_version, "reason": why},
+        )
+    return encounters.SaveResult(
+        existing["id"], revision, prepared.status, prepared.record_version, prepared.messages
+    )
 
 
-def void(db: sqlite_utils.Database, reviewer: User, encounter_id: str, reason: str, *,
-         ctx: RecordContext | None = None) -> None:
+def void(
+    db: sqlite_utils.Database,
+    reviewer: User,
+    encounter_id: str,
+    reason: str,
+    *,
+    ctx: RecordContext | None = None,
+) -> None:
     """Void a record (e.g. a duplicate): a new version marked voided retracts it at the state."""
     ctx = ctx or encounters.current_context()
     why = _required(reason, "reason", _("Say why the record is voided."))
@@ -112,16 +164,33 @@ def void(db: sqlite_utils.Database, reviewer: User, encounter_id: str, reason: s
     with write_transaction(db):
         _same_revision(existing, _reviewable(db, encounter_id, None, _("voided")))
         revision = existing["revision"] + 1
-        db.execute("UPDATE encounters SET status = 'voided', revision = ?, record_version = ?, answers = ?,"
-                   " updated_at = ? WHERE id = ?",
-                   [revision, version, json.dumps(sealed, separators=(",", ":")), now, existing["id"]])
-        store.add_revision(db, existing["id"], revision, reviewer.id, now, VOIDED, sealed,
-                           store.changed_fields(_answers(existing, ctx), answers), None, reason=why)
+        db.execute(
+            "UPDATE encounters SET status = 'voided', revision = ?, record_version = ?, answers = ?,"
+            " updated_at = ? WHERE id = ?",
+            [revision, version, json.dumps(sealed, separators=(",", ":")), now, existing["id"]],
+        )
+        store.add_revision(
+            db,
+            existing["id"],
+            revision,
+            reviewer.id,
+            now,
+            VOIDED,
+            sealed,
+            store.changed_fields(_answers(existing, ctx), answers),
+            None,
+            reason=why,
+        )
         if payload is not None and version is not None and _ever_queued(db, existing["id"]):
             encounters.enqueue_for_state(db, existing["id"], version, payload)
         store.add_note(db, existing["id"], reviewer.id, why, "void")
-        audit.record(db, reviewer.username, "encounter.void", existing["id"],
-                     {"revision": revision, "record_version": version, "reason": why})
+        audit.record(
+            db,
+            reviewer.username,
+            "encounter.void",
+            existing["id"],
+            {"revision": revision, "record_version": version, "reason": why},
+        )
 
 
 def sign_off_shift(db: sqlite_utils.Database, reviewer: User, shift_id: int) -> None:
@@ -136,31 +205,43 @@ def sign_off_shift(db: sqlite_utils.Database, reviewer: User, shift_id: int) -> 
             raise Conflict(_("This shift is still open: the crew ends it before it can be signed off."))
         waiting = unapproved_in_shift(db, shift_id)
         if waiting:
-            raise Conflict(_("%(n)d encounter(s) in this shift are not approved or voided yet: "
-                             "review them first.", n=len(waiting)), details={"encounters": waiting})
-        db.execute("UPDATE shifts SET signed_off_at = ?, signed_off_by = ? WHERE id = ?",
-                   [_now(), reviewer.id, shift_id])
+            raise Conflict(
+                _(
+                    "%(n)d encounter(s) in this shift are not approved or voided yet: review them first.",
+                    n=len(waiting),
+                ),
+                details={"encounters": waiting},
+            )
+        db.execute(
+            "UPDATE shifts SET signed_off_at = ?, signed_off_by = ? WHERE id = ?",
+            [_now(), reviewer.id, shift_id],
+        )
         audit.record(db, reviewer.username, "shift.sign_off", str(shift_id))
 
 
 def unapproved_in_shift(db: sqlite_utils.Database, shift_id: int) -> list[str]:
     """Return the ids of the shift's encounters that are neither approved nor voided."""
     marks = ", ".join("?" * len(SIGN_OFF_READY))
-    rows = db.execute(f"SELECT id FROM encounters WHERE shift_id = ? AND status NOT IN ({marks})"
-                      " ORDER BY created_at", [shift_id, *SIGN_OFF_READY])
+    rows = db.execute(
+        f"SELECT id FROM encounters WHERE shift_id = ? AND status NOT IN ({marks}) ORDER BY created_at",
+        [shift_id, *SIGN_OFF_READY],
+    )
     return [r[0] for r in rows]
 
 
-def _reviewable(db: sqlite_utils.Database, encounter_id: str, allowed: tuple[str, ...] | None,
-                action: str) -> dict[str, Any]:
+def _reviewable(
+    db: sqlite_utils.Database, encounter_id: str, allowed: tuple[str, ...] | None, action: str
+) -> dict[str, Any]:
     """Return the stored row, or raise when it is missing or its status does not allow the action."""
     row = store.stored_row(db, str(encounter_id).lower())
     if row is None:
         raise NotFound(_("No such encounter."))
     blocked = row["status"] == VOIDED if allowed is None else row["status"] not in allowed
     if blocked:
-        raise RecordLocked(_("This record is %(status)s: it cannot be %(action)s.", status=row["status"],
-                             action=action), status=row["status"])
+        raise RecordLocked(
+            _("This record is %(status)s: it cannot be %(action)s.", status=row["status"], action=action),
+            status=row["status"],
+        )
     return row
 
 
@@ -172,8 +253,13 @@ def _same_revision(seen: dict[str, Any], current: dict[str, Any]) -> None:
 def _template(db: sqlite_utils.Database, row: dict[str, Any]) -> Template:
     template = template_versions.get(db, row["template_id"], row["template_version"])
     if template is None:
-        raise NotFound(_("This server no longer holds template %(id)s %(version)s.", id=row["template_id"],
-                         version=row["template_version"]))
+        raise NotFound(
+            _(
+                "This server no longer holds template %(id)s %(version)s.",
+                id=row["template_id"],
+                version=row["template_version"],
+            )
+        )
     return template
 
 
@@ -196,8 +282,9 @@ def _ever_queued(db: sqlite_utils.Database, encounter_id: str) -> bool:
 
 
 def _set_status(db: sqlite_utils.Database, encounter_id: str, status: str) -> None:
-    db.execute("UPDATE encounters SET status = ?, updated_at = ? WHERE id = ?",
-               [status, _now(), encounter_id])
+    db.execute(
+        "UPDATE encounters SET status = ?, updated_at = ? WHERE id = ?", [status, _now(), encounter_id]
+    )
 
 
 def _required(text: Any, name: str, message: str) -> str:
@@ -210,8 +297,9 @@ def _required(text: Any, name: str, message: str) -> str:
 def _optional(text: Any) -> str:
     value = text.strip() if isinstance(text, str) else ""
     if len(value) > MAX_NOTE_LENGTH:
-        raise BadRequest(_("Keep the note under %(n)d characters.", n=MAX_NOTE_LENGTH),
-                         details={"length": len(value)})
+        raise BadRequest(
+            _("Keep the note under %(n)d characters.", n=MAX_NOTE_LENGTH), details={"length": len(value)}
+        )
     return value
 
 

@@ -47,7 +47,7 @@ def prepare_instance(folder: Path, clients: int) -> Path:
     """Create the instance, one responder per client and units with open shifts; return the config."""
     config = folder / "crewlog.toml"
     config.write_text(
-        f'[server]\ninstance_path = "{folder / "instance"}"\nthreads = 8\n'
+        f'[server]\ninstance_path = "{folder / "instance"}"\nthreads = 8\nworkers = 2\n'
         "[security]\nsecure_cookies = false\nlogin_max_failures = 1000\n",
         encoding="utf-8",
     )
@@ -234,10 +234,28 @@ def main() -> int:
         with (Path(folder) / "serve.log").open("wb") as log:
             server = start_server(config, port, log)
             try:
-                return run_clients(f"http://127.0.0.1:{port}", args)
+                before = cpu_seconds(server.pid)
+                code = run_clients(f"http://127.0.0.1:{port}", args)
+                print(
+                    f"server CPU {cpu_seconds(server.pid) - before:.1f} s, this process CPU {time.process_time():.1f} s"
+                )
+                if code:
+                    print("server log (last lines):", *log_tail(Path(folder) / "serve.log"), sep="\n  ")
+                return code
             finally:
                 server.terminate()
                 server.wait(timeout=10)
+
+
+def log_tail(path: Path, lines: int = 15) -> list[str]:
+    """Return the last lines of the server's log."""
+    return path.read_text(errors="replace").splitlines()[-lines:]
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU seconds a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100
 
 
 def run_clients(base: str, args: argparse.Namespace) -> int:

@@ -42,8 +42,13 @@ def sample_payload() -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests" / "forms"))
     import worked_example as we
 
-    return shape_payload(load_shipped_template(), we.answers(), hmac_key=we.HMAC_KEY,
-                         hmac_key_id=we.HMAC_KEY_ID, extended=we.EXTENDED)
+    return shape_payload(
+        load_shipped_template(),
+        we.answers(),
+        hmac_key=we.HMAC_KEY,
+        hmac_key_id=we.HMAC_KEY_ID,
+        extended=we.EXTENDED,
+    )
 
 
 def payloads(count: int, base: dict[str, Any]) -> list[dict[str, Any]]:
@@ -53,8 +58,19 @@ def payloads(count: int, base: dict[str, Any]) -> list[dict[str, Any]]:
 
 def start_receiver(db: Path) -> tuple[subprocess.Popen[str], str]:
     """Start the reference receiver on a free loopback port; return the process and its URL."""
-    args = [sys.executable, "-m", "sync.receiver", "--port", "0", "--db", str(db), "--token",
-            f"{TOKEN}:{AGENCY}", "--max-records", "500"]
+    args = [
+        sys.executable,
+        "-m",
+        "sync.receiver",
+        "--port",
+        "0",
+        "--db",
+        str(db),
+        "--token",
+        f"{TOKEN}:{AGENCY}",
+        "--max-records",
+        "500",
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout is not None
     match = re.search(r":(\d+)$", proc.stdout.readline().strip())
@@ -88,8 +104,10 @@ def ingest_rate(url: str, records: list[dict[str, Any]], batch: int) -> float:
     """Post the records straight to the receiver in batches; return records stored per second."""
     session = requests.Session()
     session.headers.update({"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
-    bodies = [json.dumps({"agency_id": AGENCY, "records": records[i:i + batch]})
-              for i in range(0, len(records), batch)]
+    bodies = [
+        json.dumps({"agency_id": AGENCY, "records": records[i : i + batch]})
+        for i in range(0, len(records), batch)
+    ]
     started = time.perf_counter()
     accepted = 0
     for body in bodies:

@@ -3,7 +3,8 @@
 Runs over every M and R field that reaches the state as itself (`send`) or as a
 generalized output (fields that are derived or never sent cannot be seen in a payload).
 A real value, a pertinent negative or a NOT value other than `not_recorded` is complete;
-blank or `not_recorded` is not. A record counts for a field when the field's output is
+blank or `not_recorded` is not (an M field of a finalized record always holds a real
+value, so only R fields are read value by value). A record counts for a field when the field's output is
 present in it, or when the field would have been relevant (its condition evaluated on
 the payload) and enabled: core fields always, an extended field for the agencies whose
 records carry it at least once.
@@ -15,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain, compress
-from operator import and_
+from operator import and_, gt, or_
 from typing import Any
 
 from forms.figures import rate_figures
@@ -60,30 +61,36 @@ def is_complete(value: Any) -> bool:
 class Completeness:
     """Per-field completeness over the base set, and its sum over all fields.
 
-    Totals are counted with list.count over the cached columns (no per-row Python);
-    breakdowns build per-row masks.
+    Whether a record holds a field comes from MetricRows' key signatures; values are
+    read only for R fields, the only ones that may hold `not_recorded` (an M field of a
+    finalized record holds a real value). Totals use list counts, breakdowns row masks.
     """
 
     def __init__(self, rows: MetricRows, template: Template) -> None:
         self.rows = rows
-        self.measured = [m for m in measured_fields(template) if self._enabled(m) is not None]
+        self.enabled: dict[str, list[bool] | bool] = {}
+        for item in measured_fields(template):
+            enabled = self._enabled(item)
+            if enabled is not None:
+                self.enabled[item.field.id] = enabled
+        self.measured = [m for m in measured_fields(template) if m.field.id in self.enabled]
 
     def _enabled(self, item: Measured) -> list[bool] | bool | None:
         """Return True (enabled for every row), a per-row mask, or None (enabled nowhere)."""
         if item.field.core:
             return True
-        column = self.rows.column(item.unit, item.output)
-        if column.count(None) == len(column):
+        if not self.rows.holding_count(item.unit, item.output):
             return None
         agencies = self.rows.column(item.unit, AGENCY_FIELD)
         if len(set(agencies)) == 1:
             return True
-        carrying = {a for a, v in zip(agencies, column, strict=True) if v is not None}
+        holding = self.rows.holding(item.unit, item.output)
+        carrying = set(compress(agencies, holding))
         return [a in carrying for a in agencies]
 
     def _scope(self, item: Measured) -> list[bool] | None:
         """Return per row whether an absent output counts as missing (None: on every row)."""
-        enabled = self._enabled(item)
+        enabled = self.enabled[item.field.id]
         relevant = self.rows.mask(item.unit, item.field.relevant) if item.field.relevant else None
         if isinstance(enabled, list):
             return enabled if relevant is None else list(map(and_, relevant, enabled))
@@ -91,13 +98,24 @@ class Completeness:
 
     def _counts(self, item: Measured) -> tuple[int, int]:
         """Return (complete, counted) for one field."""
-        column = self.rows.column(item.unit, item.output)
-        absent = column.count(None)
-        incomplete = column.count(NOT_RECORDED) + column.count("") + column.count([])
+        size = self.rows.size(item.unit)
+        present = self.rows.holding_count(item.unit, item.output)
         scope = self._scope(item)
-        missing = absent if scope is None else list(compress(column, scope)).count(None)
-        present = len(column) - absent
-        return present - incomplete, present + missing
+        if scope is None:
+            counted = size
+        else:
+            counted = present + sum(map(gt, scope, self.rows.holding(item.unit, item.output)))
+        return present - self._incomplete(item), counted
+
+    def _incomplete(self, item: Measured) -> int:
+        """Return how many rows hold the field blank or `not_recorded`."""
+        if item.field.usage != "R":
+            return 0
+        column = self.rows.column(item.unit, item.output)
+        types = set(map(type, column))
+        found = column.count(NOT_RECORDED) if dict in types else 0
+        found += column.count("") if str in types else 0
+        return found + (column.count([]) if list in types else 0)
 
     def fields(self) -> list[Figures]:
         """Return the figures of every measured field that is enabled somewhere."""
@@ -116,10 +134,12 @@ class Completeness:
 
     def _masks(self, item: Measured) -> tuple[list[bool], list[bool]]:
         """Return per-row (complete, counted) masks for one field."""
-        column = self.rows.column(item.unit, item.output)
-        scope = self._scope(item) or [True] * len(column)
-        counted = [v is not None or s for v, s in zip(column, scope, strict=True)]
-        return [is_complete(v) for v in column], counted
+        holding = self.rows.holding(item.unit, item.output)
+        scope = self._scope(item) or [True] * len(holding)
+        counted = list(map(or_, holding, scope))
+        if item.field.usage != "R":
+            return holding, counted
+        return [is_complete(v) for v in self.rows.column(item.unit, item.output)], counted
 
     def by_dim(self, dim: str) -> dict[Any, Figures]:
         """Return the summed figures per cell of a breakdown dimension (e.g. month, agency)."""

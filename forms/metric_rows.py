@@ -10,7 +10,9 @@ cached per unit, so metrics sharing a denominator (e.g. `in_person`) share the w
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import chain, repeat
 from typing import Any
 
 from forms.conditions import compile_condition
@@ -27,6 +29,7 @@ Cells = tuple[Any, ...]
 _LIST = object()
 _DICT = object()
 _SCALARS = (str, int, float, bool)
+_HASHABLE = {str, int, float, bool, type(None)}
 
 
 class MetricError(ValueError):
@@ -92,8 +95,22 @@ class _Memo(dict[tuple[Any, ...], bool]):
         return result
 
 
+class _Numbering(dict[tuple[str, ...], int]):
+    """Number each distinct key signature (the field ids a record holds) on first sight."""
+
+    def __missing__(self, key: tuple[str, ...]) -> int:
+        self[key] = number = len(self)
+        return number
+
+
 class MetricRows:
-    """The base set as encounter rows and person rows, with cached columns, masks and cells."""
+    """The base set as encounter rows and person rows, with cached columns, masks and cells.
+
+    Records are large dicts scattered in memory, so reading one field of every record
+    costs far more than scanning a list: each field is read once per unit with C-level
+    iteration (map over dict.get), a person row's encounter values are copied by index,
+    and which fields a record holds is learnt from its key signature, one pass per unit.
+    """
 
     def __init__(self, template: Template, encounters: list[Row], group: str | None) -> None:
         self.template = template
@@ -101,17 +118,16 @@ class MetricRows:
         self.group = group
         self.person_names = {n for n, g in template.row_groups.items() if g == group}
         self.encounter_names = encounter_names(template)
-        self.persons: list[Row] = []
-        self.owner: list[int] = []
-        for index, encounter in enumerate(encounters):
-            rows = encounter.get(group) if group else None
-            for row in rows if isinstance(rows, list) else ():
-                if isinstance(row, Mapping):
-                    self.persons.append(row)
-                    self.owner.append(index)
+        groups = _read(encounters, group) if group else [None] * len(encounters)
+        lists = [rows if isinstance(rows, list) else [] for rows in groups]
+        self.persons: list[Row] = [r for r in chain.from_iterable(lists) if isinstance(r, Mapping)]
+        self.owner: list[int] = list(chain.from_iterable(map(repeat, range(len(lists)), map(len, lists))))
+        if len(self.owner) != len(self.persons):  # a row that is not an object was dropped
+            self.persons, self.owner = _rows_with_owner(lists)
         self._columns: dict[tuple[str, str], list[Any]] = {}
         self._masks: dict[tuple[str, str], list[bool]] = {}
         self._cells: dict[tuple[str, str], list[Cells]] = {}
+        self._signatures: dict[str, tuple[list[int], list[frozenset[str]], list[int]]] = {}
 
     def size(self, unit: str) -> int:
         """Return the number of rows of a unit."""
@@ -125,27 +141,31 @@ class MetricRows:
         """Return each row's stored value of a field (a person row reads its encounter too)."""
         key = (unit, name)
         if key not in self._columns:
-            self._columns[key] = self._read(unit, name)
+            self._columns[key] = self._column(unit, name)
         return self._columns[key]
 
-    def _read(self, unit: str, name: str) -> list[Any]:
+    def _column(self, unit: str, name: str) -> list[Any]:
         if unit == ENCOUNTER:
-            return [e.get(name) for e in self.encounters]
+            return _read(self.encounters, name)
         if name in self.person_names:
-            return [p.get(name) for p in self.persons]
+            return _read(self.persons, name)
         if name in self.encounter_names:
-            return list(map(self.column(ENCOUNTER, name).__getitem__, self.owner))
+            return self.expand(self.column(ENCOUNTER, name))
         return [p[name] if name in p else self.encounters[i].get(name) for p, i in self._pairs()]
 
     def _pairs(self) -> Iterator[tuple[Row, int]]:
         return zip(self.persons, self.owner, strict=True)
 
+    def expand(self, per_encounter: list[Any]) -> list[Any]:
+        """Return an encounter-level list repeated for each of the encounter's person rows."""
+        return list(map(per_encounter.__getitem__, self.owner))
+
     def frozen(self, unit: str, name: str) -> list[Any]:
         """Return a column with hashable values."""
         column = self.column(unit, name)
-        if any(isinstance(v, list | dict) for v in column):
-            return [freeze(v) for v in column]
-        return column
+        if set(map(type, column)) <= _HASHABLE:
+            return column
+        return [freeze(v) for v in column]
 
     def mask(self, unit: str, cond: Condition | None) -> list[bool]:
         """Return, per row of the unit, whether the condition holds (all True without one)."""
@@ -165,9 +185,35 @@ class MetricRows:
             return [test(e, None) for e in self.encounters]  # "in some person row": read whole records
         if not names:
             return [test({}, None if unit == ENCOUNTER else {})] * size
+        if unit != ENCOUNTER and self.encounter_names.issuperset(names):
+            return self.expand(self.mask(ENCOUNTER, cond))
         in_row = None if unit == ENCOUNTER else {n for n in names if n not in self.encounter_names}
         memo = _Memo(test, names, in_row)
         return list(map(memo.__getitem__, zip(*(self.frozen(unit, n) for n in names), strict=True)))
+
+    def holding(self, unit: str, name: str) -> list[bool]:
+        """Return, per row, whether the row holds the field id at all (from key signatures)."""
+        numbers, keysets, _ = self._signature(unit)
+        held = [name in keys for keys in keysets]
+        return list(map(held.__getitem__, numbers))
+
+    def holding_count(self, unit: str, name: str) -> int:
+        """Return how many rows hold the field id."""
+        _, keysets, counts = self._signature(unit)
+        return sum(n for keys, n in zip(keysets, counts, strict=True) if name in keys)
+
+    def _signature(self, unit: str) -> tuple[list[int], list[frozenset[str]], list[int]]:
+        """Return each row's signature number, the key set and the row count of each signature."""
+        if unit not in self._signatures:
+            numbering = _Numbering()
+            numbers = list(map(numbering.__getitem__, map(tuple, self.rows(unit))))
+            counts = Counter(numbers)
+            self._signatures[unit] = (
+                numbers,
+                [frozenset(k) for k in numbering],
+                [counts[i] for i in range(len(counts))],
+            )
+        return self._signatures[unit]
 
     def cells(self, unit: str, dim: str) -> list[Cells]:
         """Return, per row, the breakdown cells it counts under for a dimension."""
@@ -194,6 +240,24 @@ def encounter_names(template: Template) -> set[str]:
             if f.generalize is not None:
                 names.add(f.generalize.output)
     return names
+
+
+def _read(rows: list[Row], name: str) -> list[Any]:
+    """Return one field of every row (C-level iteration for plain dicts)."""
+    if set(map(type, rows)) <= {dict}:
+        return list(map(dict.get, rows, repeat(name)))  # type: ignore[arg-type]
+    return [r.get(name) for r in rows]
+
+
+def _rows_with_owner(lists: list[list[Any]]) -> tuple[list[Row], list[int]]:
+    persons: list[Row] = []
+    owner: list[int] = []
+    for index, rows in enumerate(lists):
+        for row in rows:
+            if isinstance(row, Mapping):
+                persons.append(row)
+                owner.append(index)
+    return persons, owner
 
 
 def cells_of(value: Any) -> Cells:

@@ -278,7 +278,7 @@ class Reader:
             kind = c.get("kind", "")
             missing = [k for k in schema.METRIC_KIND_REQUIRED.get(kind, ()) if k not in raw]
             self.errors += [f"metric '{c['id']}': kind '{kind}' needs key '{k}'" for k in missing]
-            spec = {k: v for k, v in c.items() if k not in schema.METRIC_COMMON}
+            spec = {k: v for k, v in c.items() if k not in schema.METRIC_COMMON or k == "min_period_age_h"}
             metrics.append(Metric(c["id"], kind, c.get("unit", "encounter"), c.get("label", c["id"]), spec,
                                   tuple(c.get("breakdowns", ()))))  # fmt: skip
         return tuple(metrics)

@@ -27,8 +27,9 @@ from sync.settings import SyncSettings, database_path
 COMMANDS = ("sync", "receiver")
 
 
-def main(argv: Sequence[str], settings: SyncSettings | Mapping[str, Any],
-         db_path: str | Path | None = None) -> int:
+def main(
+    argv: Sequence[str], settings: SyncSettings | Mapping[str, Any], db_path: str | Path | None = None
+) -> int:
     """Run `crewlog sync ARGS` given the arguments after "sync" and the app's settings."""
     parser = argparse.ArgumentParser(prog="crewlog sync", description="Sync records with the state.")
     add_sync_arguments(parser)
@@ -104,8 +105,10 @@ def _status(args: argparse.Namespace, settings: SyncSettings, db_path: str | Pat
 def format_status(status: Mapping[str, Any]) -> str:
     """Return the sync status as lines a person reads."""
     queue = status["queue"]
-    lines = [f"queue: {queue['pending']} pending, {queue['in_flight']} in flight, "
-             f"{queue['delivered']} delivered, {queue['quarantined']} quarantined"]
+    lines = [
+        f"queue: {queue['pending']} pending, {queue['in_flight']} in flight, "
+        f"{queue['delivered']} delivered, {queue['quarantined']} quarantined"
+    ]
     if status["oldest_pending_age_s"] is not None:
         lines.append(f"oldest waiting record: {status['oldest_pending_age_s']:.0f} s old")
     lines.append(f"last success: {_when(status['last_success_at'])}")
@@ -114,8 +117,10 @@ def format_status(status: Mapping[str, Any]) -> str:
     if status["paused"]:
         lines.append(f"PAUSED: {status['alert'] or status['paused']}  (fix, then: crewlog sync resume)")
     for item in status["quarantined"]:
-        lines.append(f"quarantined #{item['outbox_id']} {item['encounter_id']} v{item['record_version']}: "
-                     f"{item['error']}")
+        lines.append(
+            f"quarantined #{item['outbox_id']} {item['encounter_id']} v{item['record_version']}: "
+            f"{item['error']}"
+        )
     return "\n".join(lines)
 
 
@@ -177,5 +182,10 @@ def _db(db_path: str | Path) -> Any:
     return db
 
 
-_ACTIONS = {"status": _status, "requeue": _requeue, "resume": _resume, "reconcile": _reconcile,
-            "pull-template": _pull_template}
+_ACTIONS = {
+    "status": _status,
+    "requeue": _requeue,
+    "resume": _resume,
+    "reconcile": _reconcile,
+    "pull-template": _pull_template,
+}

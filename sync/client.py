@@ -81,8 +81,12 @@ class RecordResult:
 
     def to_json(self) -> dict[str, Any]:
         """Return the result as stored in the outbox's response column."""
-        return {"encounter_id": self.encounter_id, "record_version": self.record_version,
-                "status": self.status, "messages": self.messages}
+        return {
+            "encounter_id": self.encounter_id,
+            "record_version": self.record_version,
+            "status": self.status,
+            "messages": self.messages,
+        }
 
 
 @dataclass(frozen=True)
@@ -118,8 +122,9 @@ class StateClient:
     def submit(self, payloads: Sequence[str]) -> list[RecordResult]:
         """Send stored payload texts as one batch and return the per-record results."""
         body = '{"agency_id": ' + json.dumps(self.agency_id) + ', "records": [' + ", ".join(payloads) + "]}"
-        response = self._request("POST", "/v1/submissions", data=body.encode("utf-8"),
-                                 headers={"Content-Type": "application/json"})
+        response = self._request(
+            "POST", "/v1/submissions", data=body.encode("utf-8"), headers={"Content-Type": "application/json"}
+        )
         return parse_results(_json_object(response))
 
     def current_template(self, etag: str | None) -> TemplateFetch | None:
@@ -158,8 +163,14 @@ def parse_results(body: dict[str, Any]) -> list[RecordResult]:
     for item in results:
         try:
             messages = item.get("messages") or []
-            parsed.append(RecordResult(str(item["encounter_id"]), int(item["record_version"]),
-                                       str(item["status"]), list(messages)))
+            parsed.append(
+                RecordResult(
+                    str(item["encounter_id"]),
+                    int(item["record_version"]),
+                    str(item["status"]),
+                    list(messages),
+                )
+            )
         except (AttributeError, KeyError, TypeError, ValueError):
             continue  # cannot be matched to a row; that row is retried as "no result"
     return parsed

@@ -96,8 +96,13 @@ def _send(client: StateClient, batch: list[OutboxRow], report: DrainReport, outc
     _settle_results(batch, results, outcome)
 
 
-def _split(client: StateClient, batch: list[OutboxRow], report: DrainReport, outcome: BatchOutcome,
-           exc: BatchTooLarge | BatchRefused) -> None:
+def _split(
+    client: StateClient,
+    batch: list[OutboxRow],
+    report: DrainReport,
+    outcome: BatchOutcome,
+    exc: BatchTooLarge | BatchRefused,
+) -> None:
     if len(batch) == 1:
         reason = "larger than the state accepts" if isinstance(exc, BatchTooLarge) else "refused by the state"
         error = f"{reason}: {exc}"

@@ -67,9 +67,18 @@ def quarantined(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     result = []
     for row_id, encounter_id, version, error, response, attempts, updated in rows:
         answer = json.loads(response) if response else {}
-        result.append({"outbox_id": row_id, "encounter_id": encounter_id, "record_version": version,
-                       "status": answer.get("status"), "messages": answer.get("messages", []),
-                       "error": error, "attempts": attempts, "quarantined_at": updated})
+        result.append(
+            {
+                "outbox_id": row_id,
+                "encounter_id": encounter_id,
+                "record_version": version,
+                "status": answer.get("status"),
+                "messages": answer.get("messages", []),
+                "error": error,
+                "attempts": attempts,
+                "quarantined_at": updated,
+            }
+        )
     return result
 
 
@@ -90,8 +99,16 @@ def resume(db: sqlite_utils.Database) -> bool:
     """Clear a pause and its alert (after the admin fixed the credentials); return whether one was set."""
     with immediate(db):
         was_paused = get_value(db, "paused") is not None
-        set_values(db, {"paused": None, "alert": None, "alert_at": None, "backoff_until": None,
-                        "consecutive_failures": None})
+        set_values(
+            db,
+            {
+                "paused": None,
+                "alert": None,
+                "alert_at": None,
+                "backoff_until": None,
+                "consecutive_failures": None,
+            },
+        )
     return was_paused
 
 
@@ -114,11 +131,22 @@ def reconcile(db: sqlite_utils.Database, settings: SyncSettings, encounter_id: s
     return report
 
 
-def _reconcile_row(db: sqlite_utils.Database, row_id: int, version: int, state: str, payload: str,
-                   held: dict[int, str | None]) -> dict[str, Any]:
+def _reconcile_row(
+    db: sqlite_utils.Database,
+    row_id: int,
+    version: int,
+    state: str,
+    payload: str,
+    held: dict[int, str | None],
+) -> dict[str, Any]:
     ours = body_hash(json.loads(payload))
-    entry: dict[str, Any] = {"outbox_id": row_id, "record_version": version, "local_state": state,
-                             "state_holds": version in held, "same_body": held.get(version) == ours}
+    entry: dict[str, Any] = {
+        "outbox_id": row_id,
+        "record_version": version,
+        "local_state": state,
+        "state_holds": version in held,
+        "same_body": held.get(version) == ours,
+    }
     if state == "delivered" and version not in held and not any(v > version for v in held):
         with immediate(db):
             db.execute("UPDATE outbox SET state = 'pending', next_attempt_at = 0 WHERE id = ?", [row_id])

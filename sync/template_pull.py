@@ -23,8 +23,9 @@ def latest_etag(db: sqlite_utils.Database) -> str | None:
     return None if row is None else str(row[0])
 
 
-def pull_template(db: sqlite_utils.Database, client: StateClient,
-                  audit: Callable[[str, dict[str, Any]], None] | None = None) -> str | None:
+def pull_template(
+    db: sqlite_utils.Database, client: StateClient, audit: Callable[[str, dict[str, Any]], None] | None = None
+) -> str | None:
     """Fetch the state's template if it changed; store it and return its version, else return None.
 
     Nothing is activated here: the app shows the stored version to an admin.

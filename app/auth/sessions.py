@@ -21,6 +21,7 @@ from app.users import User
 
 LOGIN_AT = "login_at"
 SEEN_AT = "seen_at"
+SEEN_RESOLUTION_S = 30
 
 
 def load_user(user_id: str) -> User | None:
@@ -61,9 +62,11 @@ def check_timeouts() -> Any:
     """End an expired session before the request runs (registered as before_app_request)."""
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
-    reason = expired_reason()
+    now = time.time()
+    reason = expired_reason(now)
     if reason is None:
-        session[SEEN_AT] = time.time()
+        if now - session.get(SEEN_AT, 0.0) > SEEN_RESOLUTION_S:
+            session[SEEN_AT] = now  # re-signing the cookie on every request is wasted work
         return None
     end()
     if wants_json():

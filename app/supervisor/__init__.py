@@ -42,4 +42,6 @@ def admins_only_pages() -> None:
         raise Forbidden(_("Only an admin can export identifying details. Ask an admin."))
 
 
-from app.supervisor import amend, report_views, views  # noqa: E402,F401  (registers the routes on bp)
+import app.supervisor.amend  # noqa: E402,F401  (each module registers its routes on bp)
+import app.supervisor.report_views  # noqa: E402,F401
+import app.supervisor.views  # noqa: E402,F401

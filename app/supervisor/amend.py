@@ -54,28 +54,59 @@ def _submit(template: Template, record: Any) -> Page:
         editing.change_rows(form, action)
         return _render(template, form, record)
     if not form.validate():
-        return _render(template, form, record, code=422,
-                       problem=_("Some answers could not be read. Fix the fields marked below."))
+        return _render(
+            template,
+            form,
+            record,
+            code=422,
+            problem=_("Some answers could not be read. Fix the fields marked below."),
+        )
     base = form.base_revision.data
     try:
-        review.amend(get_db(), current_user._get_current_object(), record.id, answers_from_form(template, form),
-                     request.form.get("reason", ""), base_revision=int(base) if base else None,
-                     acknowledged=list(form.acknowledged.data or []))
+        review.amend(
+            get_db(),
+            current_user._get_current_object(),
+            record.id,
+            answers_from_form(template, form),
+            request.form.get("reason", ""),
+            base_revision=int(base) if base else None,
+            acknowledged=list(form.acknowledged.data or []),
+        )
     except CrewlogError as refused:
-        return _render(template, form, record, code=refused.code, problem=refused.message,
-                       messages=refused.extra.get("messages", []))
+        return _render(
+            template,
+            form,
+            record,
+            code=refused.code,
+            problem=refused.message,
+            messages=refused.extra.get("messages", []),
+        )
     flash(_("Amended: a new version was saved and queued for the state."), "ok")
     return redirect(url_for("supervisor.encounter", encounter_id=record.id))
 
 
-def _render(template: Template, form: Any, record: Any, *, code: int = 200, problem: str | None = None,
-            messages: list[dict[str, Any]] | None = None) -> tuple[str, int]:
+def _render(
+    template: Template,
+    form: Any,
+    record: Any,
+    *,
+    code: int = 200,
+    problem: str | None = None,
+    messages: list[dict[str, Any]] | None = None,
+) -> tuple[str, int]:
     try:
         answers = answers_from_form(template, form)
     except (TypeError, ValueError):
         answers = {}
     answers = normalize(template, answers, extended=editing.extended(), finalize=False)
     page = Arranger(template, answers, messages or [], editing.language()).page(form)
-    html = render_template("supervisor/amend.html", form=form, page=page, record=record, problem=problem,
-                           reason=request.form.get("reason", ""), acknowledged=list(form.acknowledged.data or []))
+    html = render_template(
+        "supervisor/amend.html",
+        form=form,
+        page=page,
+        record=record,
+        problem=problem,
+        reason=request.form.get("reason", ""),
+        acknowledged=list(form.acknowledged.data or []),
+    )
     return html, code

@@ -50,7 +50,7 @@ def dimensions(template: Template) -> list[tuple[str, str]]:
 def dimension_label(template: Template, dim: str) -> str:
     """Return a breakdown dimension's label: a field's, an output's field's, a filter's name, or the month."""
     if dim == MONTH:
-        return _("Month")
+        return str(_("Month"))
     if dim in template.fields:
         return template.fields[dim].label
     for f in template.fields.values():
@@ -69,21 +69,35 @@ def cards(template: Template, report: dict[str, Any], by: str | None, exact: boo
             continue
         card = _card(result, below, exact)
         if by and by in expand_breakdowns(template, metric.breakdowns) and by in result.get("breakdowns", {}):
-            _add_breakdown(card, template, result, by, below, exact)
+            _add_breakdown(card, template, result, by, below, exact, report.get("cells", {}))
         found.append(card)
     return found
 
 
 def _card(result: dict[str, Any], below: int, exact: bool) -> Card:
     kind = result["kind"]
-    figures = {k: v for k, v in result.items() if k not in ("id", "label", "kind", "unit", "breakdowns", "fields")}
+    figures = {
+        k: v for k, v in result.items() if k not in ("id", "label", "kind", "unit", "breakdowns", "fields")
+    }
     headline, detail = describe(kind, figures)
-    card = Card(result["id"], result["label"] or result["id"], kind, headline, detail,
-                _small(kind, figures, below, exact), figures)
+    card = Card(
+        result["id"],
+        result["label"] or result["id"],
+        kind,
+        headline,
+        detail,
+        _small(kind, figures, below, exact),
+        figures,
+    )
     if result.get("pending"):
-        card.headline, card.detail = "…", _("Available after %(when)s", when=result.get("available_after", ""))
+        card.headline, card.detail = (
+            "…",
+            _("Available after %(when)s", when=result.get("available_after", "")),
+        )
     elif result.get("through"):
-        card.note = _("Counts encounters through %(day)s (the follow-up window must pass).", day=result["through"])
+        card.note = _(
+            "Counts encounters through %(day)s (the follow-up window must pass).", day=result["through"]
+        )
     return card
 
 
@@ -91,8 +105,10 @@ def describe(kind: str, figures: dict[str, Any]) -> tuple[str, str]:
     """Return (headline, detail) words for a metric's figures."""
     if kind in ("rate", "completeness"):
         pct = figures.get("percent")
-        return (f"{pct}%" if pct is not None else "—",
-                _("%(num)s of %(den)s", num=figures.get("numerator"), den=figures.get("denominator")))
+        return (
+            f"{pct}%" if pct is not None else "—",
+            _("%(num)s of %(den)s", num=figures.get("numerator"), den=figures.get("denominator")),
+        )
     if kind == "duration":
         median, p90 = figures.get("median_min"), figures.get("p90_min")
         head = _("%(m)s min", m=median) if median is not None else "—"
@@ -108,27 +124,43 @@ def _small(kind: str, figures: dict[str, Any], below: int, exact: bool) -> bool:
     return bool(small_figures(kind, figures, below))
 
 
-def _add_breakdown(card: Card, template: Template, result: dict[str, Any], by: str, below: int,
-                   exact: bool) -> None:
+def _add_breakdown(
+    card: Card,
+    template: Template,
+    result: dict[str, Any],
+    by: str,
+    below: int,
+    exact: bool,
+    report_cells: dict[str, list[Any]],
+) -> None:
     bars = []
-    for cell in result["breakdowns"][by]:
-        label = cell_label(template, by, cell["value"])
+    cells = result["breakdowns"][by]
+    named = report_cells.get("encounter" if result["unit"] == "encounter" else "person", [])
+    for index, cell in enumerate(cells):
+        value = cell.get("cell", cell["value"])
+        if card.kind == "count" and "cell" not in cell and len(named) == len(cells):
+            value = named[index]  # the count took the "value" key: name the cell by its position
+        label = cell_label(template, by, value)
         headline, detail = describe(card.kind, cell)
         small = _small(card.kind, cell, below, exact)
         value = cell.get(CHART_FIGURE[card.kind])
-        bars.append(Bar(label, value if isinstance(value, int | float) else None, f"{headline} ({detail})", small))
-        card.cells.append((label, f"{headline} · {detail}", small))
-    card.chart = bar_chart(bars, chart_id=f"chart-{card.id}", title=f"{card.label} · {dimension_label(template, by)}")
+        text = f"{headline} ({detail})" if detail else headline
+        bars.append(Bar(label, value if isinstance(value, int | float) else None, text, small))
+        card.cells.append((label, f"{headline} · {detail}" if detail else headline, small))
+    card.chart = bar_chart(
+        bars, chart_id=f"chart-{card.id}", title=f"{card.label} · {dimension_label(template, by)}"
+    )
 
 
 def cell_label(template: Template, dim: str, value: Any) -> str:
     """Return a breakdown cell's label: a code's label, Yes/No, or "Not answered"."""
     if value is None:
-        return _("Not answered")
+        return str(_("Not answered"))
     if isinstance(value, bool):
-        return _("Yes") if value else _("No")
+        return str(_("Yes") if value else _("No"))
     spec = template.fields.get(dim) or next(
-        (f for f in template.fields.values() if f.generalize is not None and f.generalize.output == dim), None)
+        (f for f in template.fields.values() if f.generalize is not None and f.generalize.output == dim), None
+    )
     lists = [template.code_lists.get(dim), template.code_lists.get(spec.code_list or "") if spec else None]
     for codes in (c for c in lists if c is not None):
         for code in codes.codes:
@@ -146,12 +178,28 @@ def weekly_charts(report: dict[str, Any], exact: bool) -> dict[str, Any]:
         count, duration = week.get("encounter_volume", {}), week.get("response_time", {})
         value, median = count.get("value"), duration.get("median_min")
         label = week["week"][5:]
-        volume.append(Bar(label, value if isinstance(value, int) else None, str(value),
-                          _small("count", count, below, exact)))
-        response.append(Bar(label, median, _("%(m)s min", m=median) if median is not None else str(duration.get("n")),
-                            _small("duration", duration, below, exact)))
+        volume.append(
+            Bar(
+                label,
+                value if isinstance(value, int) else None,
+                str(value),
+                _small("count", count, below, exact),
+            )
+        )
+        response.append(
+            Bar(
+                label,
+                median,
+                _("%(m)s min", m=median) if median is not None else str(duration.get("n")),
+                _small("duration", duration, below, exact),
+            )
+        )
         table.append((week["week"], value, median, duration.get("n")))
-    return {"volume": column_chart(volume, chart_id="chart-weekly-volume", title=_("Encounters per week")),
-            "response": line_chart(response, chart_id="chart-weekly-response",
-                                   title=_("Median response time per week (minutes)")),
-            "table": table, "shown": bool(report["weekly"])}
+    return {
+        "volume": column_chart(volume, chart_id="chart-weekly-volume", title=_("Encounters per week")),
+        "response": line_chart(
+            response, chart_id="chart-weekly-response", title=_("Median response time per week (minutes)")
+        ),
+        "table": table,
+        "shown": bool(report["weekly"]),
+    }

@@ -40,11 +40,18 @@ def date_range(args: Mapping[str, str], default_days: int) -> tuple[date, date]:
     end = _day(args, "end") or today()
     start = _day(args, "start") or end - timedelta(days=default_days - 1)
     if start > end:
-        raise BadRequest(_("The start date %(start)s is after the end date %(end)s: swap them.",
-                           start=start.isoformat(), end=end.isoformat()), details={"field": "start"})
+        raise BadRequest(
+            _(
+                "The start date %(start)s is after the end date %(end)s: swap them.",
+                start=start.isoformat(),
+                end=end.isoformat(),
+            ),
+            details={"field": "start"},
+        )
     if (end - start).days >= MAX_RANGE_DAYS:
-        raise BadRequest(_("Choose at most %(n)d days at a time.", n=MAX_RANGE_DAYS),
-                         details={"field": "start"})
+        raise BadRequest(
+            _("Choose at most %(n)d days at a time.", n=MAX_RANGE_DAYS), details={"field": "start"}
+        )
     return start, end
 
 
@@ -59,8 +66,10 @@ def _day(args: Mapping[str, str], name: str) -> date | None:
 
 
 def _bad_day(name: str, text: str) -> date:
-    raise BadRequest(_("'%(name)s' must be a date written YYYY-MM-DD, not '%(text)s'.", name=name,
-                       text=text[:40]), details={"field": name})
+    raise BadRequest(
+        _("'%(name)s' must be a date written YYYY-MM-DD, not '%(text)s'.", name=name, text=text[:40]),
+        details={"field": name},
+    )
 
 
 def unit_id(db: sqlite_utils.Database, args: Mapping[str, str]) -> int | None:
@@ -70,8 +79,10 @@ def unit_id(db: sqlite_utils.Database, args: Mapping[str, str]) -> int | None:
         return None
     unit = units.by_call_sign(db, call_sign)
     if unit is None:
-        raise BadRequest(_("There is no unit '%(unit)s'. Pick one from the list.", unit=call_sign[:40]),
-                         details={"field": "unit"})
+        raise BadRequest(
+            _("There is no unit '%(unit)s'. Pick one from the list.", unit=call_sign[:40]),
+            details={"field": "unit"},
+        )
     return unit.id
 
 
@@ -81,6 +92,8 @@ def whole_number(args: Mapping[str, str], name: str, default: int, low: int, hig
     if not text:
         return default
     if not text.isdigit() or not low <= int(text) <= high:
-        raise BadRequest(_("'%(name)s' must be a whole number from %(low)d to %(high)d.", name=name, low=low,
-                           high=high), details={"field": name})
+        raise BadRequest(
+            _("'%(name)s' must be a whole number from %(low)d to %(high)d.", name=name, low=low, high=high),
+            details={"field": name},
+        )
     return int(text)

@@ -126,27 +126,40 @@ def _group_blocks(reader: Reader, group_id: str, rows: Any) -> list[Block]:
     template, blocks = reader.template, []
     group = template.groups[group_id]
     for index, row in enumerate(rows if isinstance(rows, list) else []):
-        shown = [reader.answer(f, row[f.id]) for f in template.group_fields(group_id)
-                 if isinstance(row, dict) and f.id in row]
+        shown = [
+            reader.answer(f, row[f.id])
+            for f in template.group_fields(group_id)
+            if isinstance(row, dict) and f.id in row
+        ]
         word = group.row_label_i18n.get(reader.lang) or group.row_label or group.label
         blocks.append(Block(f"{word} {index + 1}", shown))
     return blocks
 
 
-def revision_history(db: sqlite_utils.Database, reader: Reader, keys: Keys,
-                     encounter_id: str) -> list[dict[str, Any]]:
+def revision_history(
+    db: sqlite_utils.Database, reader: Reader, keys: Keys, encounter_id: str
+) -> list[dict[str, Any]]:
     """Return every saved revision, oldest first, with what changed since the one before."""
     cursor = db.execute(
         "SELECT r.revision, r.saved_at, r.status, r.reason, r.answers,"
         " coalesce(nullif(u.display_name, ''), u.username) FROM encounter_revisions r"
         " LEFT JOIN users u ON u.id = r.saved_by WHERE r.encounter_id = ? ORDER BY r.revision",
-        [encounter_id])
+        [encounter_id],
+    )
     history: list[dict[str, Any]] = []
     before: Answers = {}
     for revision, saved_at, status, reason, stored, author in cursor:
         after = open_answers(json.loads(stored), keys, encounter_id)
-        history.append({"revision": revision, "saved_at": reader.when(saved_at), "status": status,
-                        "reason": reason, "author": author, "changes": diff(reader, before, after)})
+        history.append(
+            {
+                "revision": revision,
+                "saved_at": reader.when(saved_at),
+                "status": status,
+                "reason": reason,
+                "author": author,
+                "changes": diff(reader, before, after),
+            }
+        )
         before = after
     return history
 
@@ -164,8 +177,9 @@ def diff(reader: Reader, before: Answers, after: Answers) -> list[dict[str, Any]
     return changes
 
 
-def _locate(template: Template, path: str, before: Answers,
-            after: Answers) -> tuple[str, Field | None, Any, Any]:
+def _locate(
+    template: Template, path: str, before: Answers, after: Answers
+) -> tuple[str, Field | None, Any, Any]:
     """Return a path's readable place, its field and its values before and after."""
     found = PATH.fullmatch(path)
     if found is None:

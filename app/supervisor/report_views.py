@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Response, abort, render_template, request, stream_with_context
+from flask import Response, abort, current_app, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,7 +13,7 @@ from app import audit, dashboard, encounters, exports, template_versions, units
 from app.dashboard import ReportRequest
 from app.db import get_db
 from app.errors import BadRequest
-from app.supervisor import bp, dashboard_view, params
+from app.supervisor import bp, dashboard_view, params, report_cache
 from sync.status import sync_status
 
 DASHBOARD_DAYS = 28
@@ -34,9 +34,13 @@ def _request(template: Any) -> ReportRequest:
     by = (request.args.get("by") or "").strip() or None
     known = dict(dashboard_view.dimensions(template))
     if by is not None and by not in known:
-        raise BadRequest(_("Cannot break the metrics down by '%(by)s'. Pick one from the list.", by=by[:40]),
-                         details={"field": "by"})
-    return ReportRequest(start, end, params.unit_id(get_db(), request.args), by, request.args.get("exact") == "1")
+        raise BadRequest(
+            _("Cannot break the metrics down by '%(by)s'. Pick one from the list.", by=by[:40]),
+            details={"field": "by"},
+        )
+    return ReportRequest(
+        start, end, params.unit_id(get_db(), request.args), by, request.args.get("exact") == "1"
+    )
 
 
 @bp.get("/metrics")
@@ -45,22 +49,28 @@ def metrics() -> tuple[str, int]:
     template = _template()
     question = _request(template)
     now = datetime.now(params.zone()).replace(tzinfo=None)
-    outcome = dashboard.reports.outcome(get_db(), current_app_db(), template, question,
-                                        encounters.current_context(), now)
+    outcome = report_cache.reports.outcome(
+        get_db(), current_app_db(), template, question, encounters.current_context(), now
+    )
     report = outcome.report
     html = render_template(
-        "supervisor/metrics.html", question=question, outcome=outcome, report=report,
+        "supervisor/metrics.html",
+        question=question,
+        outcome=outcome,
+        report=report,
         cards=dashboard_view.cards(template, report, question.by, question.exact) if report else [],
         weekly=dashboard_view.weekly_charts(report, question.exact) if report else None,
-        dimensions=dashboard_view.dimensions(template), units=units.list_all(get_db()),
-        unit=request.args.get("unit", ""), sync=sync_status(get_db()))
+        issues=[q for q in report["quality"] if q["not_values"] or q["missing"]] if report else [],
+        dimensions=dashboard_view.dimensions(template),
+        units=units.list_all(get_db()),
+        unit=request.args.get("unit", ""),
+        sync=sync_status(get_db()),
+    )
     return html, 200 if report else 202
 
 
 def current_app_db() -> str:
     """Return the database path of the running app (background reports open their own connection)."""
-    from flask import current_app
-
     return str(current_app.config["DATABASE"])
 
 
@@ -74,9 +84,18 @@ def state_export() -> Response:
     dashboard.refresh_payloads(db, encounters.current_context())
     extended = encounters.current_context().extended
     names = exports.header(exports.state_columns(template, extended))
-    audit.record(db, current_user.username, "export.state_csv", None,
-                 {"start": start.isoformat(), "end": end.isoformat(), "unit": request.args.get("unit") or None,
-                  "records": dashboard.count_in_range(db, question)})
+    audit.record(
+        db,
+        current_user.username,
+        "export.state_csv",
+        None,
+        {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "unit": request.args.get("unit") or None,
+            "records": dashboard.count_in_range(db, question),
+        },
+    )
     rows = exports.state_rows(db, template, question, extended)
     return _download(exports.csv_lines(names, rows), f"crewlog-state-{start}-{end}.csv")
 
@@ -85,8 +104,14 @@ def state_export() -> Response:
 def full_export() -> str:
     """Show the admin's full export form: the range and a confirmation that identifying data leaves."""
     start, end = params.date_range(request.args, EXPORT_DAYS)
-    return render_template("supervisor/full_export.html", start=start, end=end, units=units.list_all(get_db()),
-                           unit=request.args.get("unit", ""), problem=None)
+    return render_template(
+        "supervisor/full_export.html",
+        start=start,
+        end=end,
+        units=units.list_all(get_db()),
+        unit=request.args.get("unit", ""),
+        problem=None,
+    )
 
 
 @bp.post("/export/full.csv")
@@ -97,17 +122,33 @@ def full_export_csv() -> Any:
     start, end = params.date_range(request.form, EXPORT_DAYS)
     unit_id = params.unit_id(db, request.form)
     if request.form.get("confirm") != CONFIRM_WORD:
-        page = render_template("supervisor/full_export.html", start=start, end=end, units=units.list_all(db),
-                               unit=request.form.get("unit", ""),
-                               problem=_("Tick the box to confirm you will protect the identifying data."))
+        page = render_template(
+            "supervisor/full_export.html",
+            start=start,
+            end=end,
+            units=units.list_all(db),
+            unit=request.form.get("unit", ""),
+            problem=_("Tick the box to confirm you will protect the identifying data."),
+        )
         return page, 400
     ctx = encounters.current_context()
     names = exports.header(exports.full_columns(template, ctx.extended), exports.LOCAL_COLUMNS)
-    audit.record(db, current_user.username, "export.full_csv", None,
-                 {"start": start.isoformat(), "end": end.isoformat(), "unit": request.form.get("unit") or None,
-                  "records": exports.count_records(db, start.isoformat(), end.isoformat(), unit_id),
-                  "confirmed": True})
-    rows = exports.full_rows(db, template, ctx.keys, start.isoformat(), end.isoformat(), unit_id, ctx.extended)
+    audit.record(
+        db,
+        current_user.username,
+        "export.full_csv",
+        None,
+        {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "unit": request.form.get("unit") or None,
+            "records": exports.count_records(db, start.isoformat(), end.isoformat(), unit_id),
+            "confirmed": True,
+        },
+    )
+    rows = exports.full_rows(
+        db, template, ctx.keys, start.isoformat(), end.isoformat(), unit_id, ctx.extended
+    )
     return _download(exports.csv_lines(names, rows), f"crewlog-full-{start}-{end}.csv")
 
 

@@ -43,8 +43,15 @@ def utc_bounds(start: date, end: date, zone: tzinfo) -> tuple[str, str]:
     return low.isoformat(timespec="seconds"), high.isoformat(timespec="seconds")
 
 
-def list_shifts(db: sqlite_utils.Database, start: date, end: date, unit_id: int | None, zone: tzinfo,
-                overdue_hours: int, now: datetime) -> list[ShiftRow]:
+def list_shifts(
+    db: sqlite_utils.Database,
+    start: date,
+    end: date,
+    unit_id: int | None,
+    zone: tzinfo,
+    overdue_hours: int,
+    now: datetime,
+) -> list[ShiftRow]:
     """Return the shifts started in the local date range (optionally one unit), newest first."""
     low, high = utc_bounds(start, end, zone)
     where = "datetime(s.started_at) >= datetime(?) AND datetime(s.started_at) < datetime(?)"
@@ -53,31 +60,37 @@ def list_shifts(db: sqlite_utils.Database, start: date, end: date, unit_id: int 
         where, params = where + " AND s.unit_id = ?", [*params, unit_id]
     cursor = db.execute(
         "SELECT s.id, u.call_sign, s.started_at, s.ended_at, s.crew, s.signed_off_at FROM shifts s"
-        f" JOIN units u ON u.id = s.unit_id WHERE {where} ORDER BY datetime(s.started_at) DESC", params)
+        f" JOIN units u ON u.id = s.unit_id WHERE {where} ORDER BY datetime(s.started_at) DESC",
+        params,
+    )
     shifts = {r[0]: ShiftRow(r[0], r[1], r[2], r[3], json.loads(r[4] or "[]"), r[5]) for r in cursor}
     if shifts:
         _add_counts(db, shifts, overdue_hours, now)
     return list(shifts.values())
 
 
-def _add_counts(db: sqlite_utils.Database, shifts: dict[int, ShiftRow], overdue_hours: int,
-                now: datetime) -> None:
+def _add_counts(
+    db: sqlite_utils.Database, shifts: dict[int, ShiftRow], overdue_hours: int, now: datetime
+) -> None:
     """Fill each shift's counts by status, incomplete records and overdue drafts."""
     marks = ", ".join("?" * len(shifts))
     ids = list(shifts)
     for shift_id, status, n in db.execute(
-            f"SELECT shift_id, status, count(*) FROM encounters WHERE shift_id IN ({marks})"
-            " GROUP BY shift_id, status", ids):
+        f"SELECT shift_id, status, count(*) FROM encounters WHERE shift_id IN ({marks})"
+        " GROUP BY shift_id, status",
+        ids,
+    ):
         shifts[shift_id].by_status[status] = n
     for shift_id, n in db.execute(
-            "SELECT e.shift_id, count(*) FROM metric_records m JOIN encounters e ON e.id = m.encounter_id"
-            f" WHERE e.shift_id IN ({marks}) AND instr(m.payload, ?) > 0 GROUP BY e.shift_id",
-            [*ids, NOT_RECORDED_MARK]):
+        "SELECT e.shift_id, count(*) FROM metric_records m JOIN encounters e ON e.id = m.encounter_id"
+        f" WHERE e.shift_id IN ({marks}) AND instr(m.payload, ?) > 0 GROUP BY e.shift_id",
+        [*ids, NOT_RECORDED_MARK],
+    ):
         shifts[shift_id].incomplete = n
     for shift_id, answers, created in db.execute(
-            f"SELECT shift_id, answers, created_at FROM encounters WHERE shift_id IN ({marks})"
-            " AND status = ?",
-            [*ids, DRAFT]):
+        f"SELECT shift_id, answers, created_at FROM encounters WHERE shift_id IN ({marks}) AND status = ?",
+        [*ids, DRAFT],
+    ):
         if is_overdue(json.loads(answers), created, overdue_hours, now):
             shifts[shift_id].overdue_drafts += 1
 
@@ -91,28 +104,44 @@ def is_overdue(answers: dict[str, Any], created_at: str, hours: int, now: dateti
     return now - moment > timedelta(hours=hours)
 
 
-def shift_encounters(db: sqlite_utils.Database, template: Template, shift_id: int, overdue_hours: int,
-                     now: datetime) -> list[dict[str, Any]]:
+def shift_encounters(
+    db: sqlite_utils.Database, template: Template, shift_id: int, overdue_hours: int, now: datetime
+) -> list[dict[str, Any]]:
     """Return a shift's encounters in call order with their call times, main need, outcome and status."""
     times = call_time_fields(template)
     cursor = db.execute(
         "SELECT id, status, record_version, created_by, primary_need, resolution, answers, created_at,"
         " updated_at FROM encounters WHERE shift_id = ?"
-        " ORDER BY coalesce(call_received_at, unit_notified_at, created_at)", [shift_id])
+        " ORDER BY coalesce(call_received_at, unit_notified_at, created_at)",
+        [shift_id],
+    )
     rows = []
     for r in cursor:
         answers = json.loads(r[6])
-        rows.append({"id": r[0], "status": r[1], "record_version": r[2], "created_by": r[3],
-                     "primary_need": r[4], "resolution": r[5], "created_at": r[7], "updated_at": r[8],
-                     "times": [(f, real_value(answers.get(f))) for f in times],
-                     "overdue": r[1] == DRAFT and is_overdue(answers, r[7], overdue_hours, now)})
+        rows.append(
+            {
+                "id": r[0],
+                "status": r[1],
+                "record_version": r[2],
+                "created_by": r[3],
+                "primary_need": r[4],
+                "resolution": r[5],
+                "created_at": r[7],
+                "updated_at": r[8],
+                "times": [(f, real_value(answers.get(f))) for f in times],
+                "overdue": r[1] == DRAFT and is_overdue(answers, r[7], overdue_hours, now),
+            }
+        )
     return rows
 
 
 def call_time_fields(template: Template) -> list[str]:
     """Return the encounter's one-tap core time fields, in template order (the call's timeline)."""
-    return [f.id for f in template.fields.values()
-            if f.group is None and f.type == "datetime" and f.core and f.now_button and f.privacy != "pii"]
+    return [
+        f.id
+        for f in template.fields.values()
+        if f.group is None and f.type == "datetime" and f.core and f.now_button and f.privacy != "pii"
+    ]
 
 
 def shift_header(db: sqlite_utils.Database, shift_id: int) -> dict[str, Any] | None:
@@ -120,11 +149,20 @@ def shift_header(db: sqlite_utils.Database, shift_id: int) -> dict[str, Any] | N
     row = db.execute(
         "SELECT s.id, u.call_sign, s.started_at, s.ended_at, s.crew, s.signed_off_at,"
         " coalesce(nullif(w.display_name, ''), w.username) FROM shifts s JOIN units u ON u.id = s.unit_id"
-        " LEFT JOIN users w ON w.id = s.signed_off_by WHERE s.id = ?", [shift_id]).fetchone()
+        " LEFT JOIN users w ON w.id = s.signed_off_by WHERE s.id = ?",
+        [shift_id],
+    ).fetchone()
     if row is None:
         return None
-    return {"id": row[0], "unit": row[1], "started_at": row[2], "ended_at": row[3],
-            "crew": json.loads(row[4] or "[]"), "signed_off_at": row[5], "signed_off_by": row[6]}
+    return {
+        "id": row[0],
+        "unit": row[1],
+        "started_at": row[2],
+        "ended_at": row[3],
+        "crew": json.loads(row[4] or "[]"),
+        "signed_off_at": row[5],
+        "signed_off_by": row[6],
+    }
 
 
 def waiting_for_review(db: sqlite_utils.Database, limit: int = 100) -> list[dict[str, Any]]:
@@ -133,6 +171,8 @@ def waiting_for_review(db: sqlite_utils.Database, limit: int = 100) -> list[dict
         "SELECT e.id, e.status, e.record_version, u.call_sign, e.encounter_date, e.finalized_at, e.shift_id"
         " FROM encounters e LEFT JOIN units u ON u.id = e.unit_id"
         " WHERE e.status IN ('final', 'amended', 'returned') ORDER BY e.status = 'returned', e.finalized_at"
-        " LIMIT ?", [limit])
+        " LIMIT ?",
+        [limit],
+    )
     names = ("id", "status", "record_version", "unit", "encounter_date", "finalized_at", "shift_id")
     return [dict(zip(names, row, strict=True)) for row in cursor]

@@ -18,7 +18,7 @@ from app import audit, dashboard, encounter_store, encounters, review, template_
 from app.db import get_db
 from app.errors import CrewlogError
 from app.roles import REVIEWERS
-from app.supervisor import bp, params, shift_log
+from app.supervisor import bp, params, report_cache, shift_log
 from app.supervisor.record_view import Reader, answer_blocks, local_time, revision_history
 from sync.status import sync_status
 
@@ -39,7 +39,7 @@ def _lang() -> str:
 
 def _refresh_payloads() -> None:
     db = get_db()
-    if 0 < dashboard.stale_count(db) <= dashboard.INLINE_STALE:
+    if 0 < dashboard.stale_count(db) <= report_cache.INLINE_STALE:
         dashboard.refresh_payloads(db, encounters.current_context())
 
 
@@ -47,8 +47,13 @@ def _refresh_payloads() -> None:
 def index() -> str:
     """Show what waits for review and the sync queue: waiting, quarantined, delivered."""
     db = get_db()
-    return render_template("supervisor/index.html", waiting=shift_log.waiting_for_review(db),
-                           sync=sync_status(db), when=_when, epoch=_from_epoch)
+    return render_template(
+        "supervisor/index.html",
+        waiting=shift_log.waiting_for_review(db),
+        sync=sync_status(db),
+        when=_when,
+        epoch=_from_epoch,
+    )
 
 
 def _when(iso: str | None) -> str:
@@ -68,8 +73,16 @@ def shifts() -> str:
     hours = params.whole_number(request.args, "overdue_h", DRAFT_OVERDUE_HOURS, 1, 24 * 30)
     _refresh_payloads()
     rows = shift_log.list_shifts(db, start, end, unit, params.zone(), hours, datetime.now(UTC))
-    return render_template("supervisor/shifts.html", shifts=rows, start=start, end=end, hours=hours,
-                           units=units.list_all(db), unit=request.args.get("unit", ""), reader=_reader(False))
+    return render_template(
+        "supervisor/shifts.html",
+        shifts=rows,
+        start=start,
+        end=end,
+        hours=hours,
+        units=units.list_all(db),
+        unit=request.args.get("unit", ""),
+        reader=_reader(False),
+    )
 
 
 @bp.get("/shifts/<int:shift_id>")
@@ -85,9 +98,16 @@ def _shift_page(shift_id: int, problem: str | None = None, code: int = 200) -> P
         abort(404)
     template = _active()
     rows = shift_log.shift_encounters(db, template, shift_id, DRAFT_OVERDUE_HOURS, datetime.now(UTC))
-    html = render_template("supervisor/shift.html", shift=header, encounters=rows, reader=_reader(False),
-                           template=template, waiting=review.unapproved_in_shift(db, shift_id),
-                           problem=problem, hours=DRAFT_OVERDUE_HOURS)
+    html = render_template(
+        "supervisor/shift.html",
+        shift=header,
+        encounters=rows,
+        reader=_reader(False),
+        template=template,
+        waiting=review.unapproved_in_shift(db, shift_id),
+        problem=problem,
+        hours=DRAFT_OVERDUE_HOURS,
+    )
     return html, code
 
 
@@ -121,11 +141,19 @@ def _encounter_page(encounter_id: str, problem: str | None = None, code: int = 2
     audit.record(db, _user().username, "encounter.view", record.id, {"pii": show_pii, "page": "review"})
     reader = Reader(template, params.zone(), _lang(), show_pii)
     html = render_template(
-        "supervisor/encounter.html", record=record, blocks=answer_blocks(reader, record.answers),
-        history=revision_history(db, reader, ctx.keys, record.id), notes=encounter_store.notes(db, record.id),
-        unit=units.get(db, record.unit_id), show_pii=show_pii, may_see_pii=_user().role in PII_ROLES,
-        problem=problem, reviewable=record.status in review.REVIEWABLE,
-        amendable=record.status in review.AMENDABLE, reader=reader)
+        "supervisor/encounter.html",
+        record=record,
+        blocks=answer_blocks(reader, record.answers),
+        history=revision_history(db, reader, ctx.keys, record.id),
+        notes=encounter_store.notes(db, record.id),
+        unit=units.get(db, record.unit_id),
+        show_pii=show_pii,
+        may_see_pii=_user().role in PII_ROLES,
+        problem=problem,
+        reviewable=record.status in review.REVIEWABLE,
+        amendable=record.status in review.AMENDABLE,
+        reader=reader,
+    )
     return html, code
 
 
@@ -143,8 +171,11 @@ def _act(encounter_id: str, action: Any, done: str) -> Page:
 def return_encounter(encounter_id: str) -> Page:
     """Return a finalized record to its author with a required note."""
     note = request.form.get("note", "")
-    return _act(encounter_id, lambda: review.return_for_correction(get_db(), _user(), encounter_id, note),
-                _("Returned to the crew with your note."))
+    return _act(
+        encounter_id,
+        lambda: review.return_for_correction(get_db(), _user(), encounter_id, note),
+        _("Returned to the crew with your note."),
+    )
 
 
 @bp.post("/encounters/<encounter_id>/approve")

@@ -6,6 +6,7 @@ import hmac
 import json
 import logging
 import socket
+import struct
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,11 +28,21 @@ DEFAULT_LIMITS = {"max_records": 500, "max_bytes": 5_000_000}
 ERRNO = {400: 103, 401: 101, 403: 102, 404: 106, 405: 107, 413: 105, 429: 108, 500: 110, 503: 109}
 
 
-def error(status: int, name: str, text: str, details: Mapping[str, Any] | None = None,
-          headers: Mapping[str, str] | None = None) -> Response:
+def error(
+    status: int,
+    name: str,
+    text: str,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     """Return the contract's error body {code, errno, error, message, details}."""
-    body = {"code": status, "errno": ERRNO.get(status, 199), "error": name, "message": text,
-            "details": dict(details or {})}
+    body = {
+        "code": status,
+        "errno": ERRNO.get(status, 199),
+        "error": name,
+        "message": text,
+        "details": dict(details or {}),
+    }
     response = Response(json.dumps(body), status=status, mimetype="application/json")
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -43,9 +54,16 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
 
 
-def create_receiver(db_path: str | Path, tokens: Mapping[str, str], template: Template | Sequence[Template],
-                    faults: Faults | FaultSettings | None = None, *, limits: Mapping[str, int] | None = None,
-                    allow_fault_control: bool = False, enforce_max_bytes: int | None = None) -> Flask:
+def create_receiver(
+    db_path: str | Path,
+    tokens: Mapping[str, str],
+    template: Template | Sequence[Template],
+    faults: Faults | FaultSettings | None = None,
+    *,
+    limits: Mapping[str, int] | None = None,
+    allow_fault_control: bool = False,
+    enforce_max_bytes: int | None = None,
+) -> Flask:
     """Return the receiver app; `tokens` maps bearer token -> agency id ("*" accepts any agency).
 
     `enforce_max_bytes` refuses bodies above a size other than the advertised limit, to play a
@@ -65,9 +83,14 @@ def create_receiver(db_path: str | Path, tokens: Mapping[str, str], template: Te
 class ReceiverState:
     """Everything the receiver's views share."""
 
-    def __init__(self, db_path: str | Path, tokens: Mapping[str, str],
-                 template: Template | Sequence[Template], faults: Faults | FaultSettings | None,
-                 limits: Mapping[str, int] | None) -> None:
+    def __init__(
+        self,
+        db_path: str | Path,
+        tokens: Mapping[str, str],
+        template: Template | Sequence[Template],
+        faults: Faults | FaultSettings | None,
+        limits: Mapping[str, int] | None,
+    ) -> None:
         self.store = ReceiverStore(db_path)
         self.tokens = dict(tokens)
         self.catalog = TemplateCatalog([template] if isinstance(template, Template) else list(template))
@@ -99,8 +122,12 @@ def register_contract(app: Flask, state: ReceiverState) -> None:
             return None
         g.agency = state.agency()
         if g.agency is None:
-            return error(401, "unauthorized", "send Authorization: Bearer <agency token>",
-                         headers={"WWW-Authenticate": 'Bearer realm="state"'})
+            return error(
+                401,
+                "unauthorized",
+                "send Authorization: Bearer <agency token>",
+                headers={"WWW-Authenticate": 'Bearer realm="state"'},
+            )
         return None
 
     @app.post("/v1/submissions")
@@ -153,8 +180,9 @@ def _parse_batch(state: ReceiverState) -> dict[str, Any] | Response:
     if g.agency not in (ANY_AGENCY, body["agency_id"]):
         return error(403, "forbidden", f"this token may not submit for agency {body['agency_id']}")
     if len(body["records"]) > state.limits["max_records"]:
-        return error(413, "too_large", f"at most {state.limits['max_records']} records per batch",
-                     details=state.limits)
+        return error(
+            413, "too_large", f"at most {state.limits['max_records']} records per batch", details=state.limits
+        )
     return body
 
 
@@ -223,7 +251,7 @@ def _reset_connection() -> None:
     if sock is None:
         raise ConnectionAbortedError("injected connection reset")
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass

@@ -11,8 +11,10 @@ from sync.canonical import canonical_json
 from sync.receiver.payload_check import Message, PayloadChecker, envelope_problems, message
 from sync.receiver.store import Ingest, ReceiverStore, ingest_transaction
 
-CONFLICT_TEXT = ("a different body was already received for this encounter_id and record_version;"
-                 " send a change as a new record_version")
+CONFLICT_TEXT = (
+    "a different body was already received for this encounter_id and record_version;"
+    " send a change as a new record_version"
+)
 
 
 class TemplateCatalog:
@@ -34,20 +36,25 @@ class TemplateCatalog:
         return ", ".join(f"{tid} {version}" for tid, version in self.checkers)
 
 
-def ingest_batch(store: ReceiverStore, catalog: TemplateCatalog, agency_id: str,
-                 records: Sequence[Any]) -> list[dict[str, Any]]:
+def ingest_batch(
+    store: ReceiverStore, catalog: TemplateCatalog, agency_id: str, records: Sequence[Any]
+) -> list[dict[str, Any]]:
     """Process a batch in one transaction and return one result per record, in order."""
-    ids = [r["encounter_id"] for r in records
-           if isinstance(r, dict) and isinstance(r.get("encounter_id"), str)]
+    ids = [
+        r["encounter_id"] for r in records if isinstance(r, dict) and isinstance(r.get("encounter_id"), str)
+    ]
     with ingest_transaction(store, agency_id, ids) as tx:
         return [_one(tx, catalog, record) for record in records]
 
 
 def _result(record: Any, status: str, messages: list[Message]) -> dict[str, Any]:
     ok = isinstance(record, dict)
-    return {"encounter_id": record.get("encounter_id") if ok else None,
-            "record_version": record.get("record_version") if ok else None,
-            "status": status, "messages": messages}
+    return {
+        "encounter_id": record.get("encounter_id") if ok else None,
+        "record_version": record.get("record_version") if ok else None,
+        "status": status,
+        "messages": messages,
+    }
 
 
 def _refuse(tx: Ingest, record: Any, status: str, messages: list[Message]) -> dict[str, Any]:
@@ -68,8 +75,12 @@ def _one(tx: Ingest, catalog: TemplateCatalog, record: Any) -> dict[str, Any]:
     checker = catalog.checkers.get((record["template_id"], record["template_version"]))
     if checker is None:
         text = f"template {record['template_id']} {record['template_version']} is not known here"
-        return _refuse(tx, record, "rejected", [
-            message("FATAL", "template_version", f"{text} (accepted: {catalog.known()})", "template")])
+        return _refuse(
+            tx,
+            record,
+            "rejected",
+            [message("FATAL", "template_version", f"{text} (accepted: {catalog.known()})", "template")],
+        )
     messages = checker.check(record)
     if any(m["severity"] in BLOCKING_SEVERITIES for m in messages):
         return _refuse(tx, record, "rejected", messages)

@@ -46,8 +46,9 @@ class PayloadChecker:
         self.rule_id = schema_rule.id if schema_rule else "schema"
         slots = self.spec.slots.values()
         self.required = [s for s in slots if s.sent_as_is and s.core and s.usage in ("M", "R")]
-        self.required_at = {level: [s for s in self.required if s.level == level]
-                            for level in (ENCOUNTER, *template.groups)}
+        self.required_at = {
+            level: [s for s in self.required if s.level == level] for level in (ENCOUNTER, *template.groups)
+        }
         self.relevance = {s.id: self._compile(s.relevant) for s in self.required if s.relevant}
         self.memo: dict[tuple[str, str, type, Any], str | None] = {}
         self.rules = [r for r in template.rules if r.kind in RULE_KINDS_AT_STATE and self._checkable(r)]
@@ -187,9 +188,11 @@ def _require(checker: PayloadChecker, rule: Rule) -> RecordCheck:
     target = next(iter(condition_names(rule.spec["then"], checker.template.filters)), None)
 
     def check(record: Record, rows: Rows) -> list[Message]:
-        return [message(rule.severity, prefix + target if target else None, rule.message, rule.id)
-                for row, prefix in rows[rule.level]
-                if (when is None or when(record, row)) and not then(record, row)]
+        return [
+            message(rule.severity, prefix + target if target else None, rule.message, rule.id)
+            for row, prefix in rows[rule.level]
+            if (when is None or when(record, row)) and not then(record, row)
+        ]
 
     return check
 
@@ -212,8 +215,10 @@ def _subset(checker: PayloadChecker, rule: Rule) -> RecordCheck:
 
 
 def _exclusive(checker: PayloadChecker, rule: Rule) -> RecordCheck:
-    items = [(item["field"], item["code"], str(checker.spec.level_of(item["field"])))
-             for item in rule.spec.get("items", [])]
+    items = [
+        (item["field"], item["code"], str(checker.spec.level_of(item["field"])))
+        for item in rule.spec.get("items", [])
+    ]
 
     def check(record: Record, rows: Rows) -> list[Message]:
         found = []
@@ -243,7 +248,10 @@ def _rows(checker: PayloadChecker, rule: Rule) -> RecordCheck:
 
 
 _RULE_CHECKS: dict[str, Callable[[PayloadChecker, Rule], RecordCheck]] = {
-    "require": _require, "subset": _subset, "exclusive": _exclusive, "rows": _rows,
+    "require": _require,
+    "subset": _subset,
+    "exclusive": _exclusive,
+    "rows": _rows,
 }
 
 
@@ -255,13 +263,19 @@ def envelope_problems(record: Any, agency_id: str | None) -> list[Message]:
     if found:
         return found
     version = record["record_version"]
-    found += [message("FATAL", k, f"{k} must be text", "envelope")
-              for k in ENVELOPE if k != "record_version" and not isinstance(record[k], str)]
+    found += [
+        message("FATAL", k, f"{k} must be text", "envelope")
+        for k in ENVELOPE
+        if k != "record_version" and not isinstance(record[k], str)
+    ]
     if isinstance(record["encounter_id"], str) and not UUID_PATTERN.fullmatch(record["encounter_id"]):
         found.append(message("FATAL", "encounter_id", "encounter_id must be a UUID", "envelope"))
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        found.append(message("FATAL", "record_version", "record_version must be a whole number of 1 or more",
-                             "envelope"))
+        found.append(
+            message(
+                "FATAL", "record_version", "record_version must be a whole number of 1 or more", "envelope"
+            )
+        )
     if agency_id is not None and record["agency_id"] != agency_id:
         found.append(message("FATAL", "agency_id", "agency_id differs from the batch's agency", "envelope"))
     return found

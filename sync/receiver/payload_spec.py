@@ -67,8 +67,18 @@ def _level(level: str | None) -> str:
 
 
 def _sent_slot(template: Template, f: Field) -> Slot:
-    return Slot(f.id, _level(f.group), f.label, value_check(template, f), frozenset(f.not_values),
-                frozenset(f.pertinent_negatives), f.usage, f.core, f.relevant, sent_as_is=True)
+    return Slot(
+        f.id,
+        _level(f.group),
+        f.label,
+        value_check(template, f),
+        frozenset(f.not_values),
+        frozenset(f.pertinent_negatives),
+        f.usage,
+        f.core,
+        f.relevant,
+        sent_as_is=True,
+    )
 
 
 def _generalized_slot(template: Template, f: Field) -> Slot:
@@ -83,8 +93,16 @@ def _generalized_slot(template: Template, f: Field) -> Slot:
     check = checks[method]
     if f.type == "multi_enum":
         check = _list_of(check, None)
-    return Slot(output, _level(f.group), f"{f.label} ({method})", check, frozenset(f.not_values),
-                frozenset(f.pertinent_negatives), f.usage, f.core)
+    return Slot(
+        output,
+        _level(f.group),
+        f"{f.label} ({method})",
+        check,
+        frozenset(f.not_values),
+        frozenset(f.pertinent_negatives),
+        f.usage,
+        f.core,
+    )
 
 
 def value_check(template: Template, f: Field) -> Check:

@@ -82,15 +82,19 @@ class Ingest:
 
     def _prefetch(self, ids: list[str]) -> None:
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             for eid, version, agency, digest in self.db.execute(
-                    "SELECT encounter_id, record_version, agency_id, body_sha256 FROM submissions"
-                    f" WHERE encounter_id IN ({marks})", chunk):
+                "SELECT encounter_id, record_version, agency_id, body_sha256 FROM submissions"
+                f" WHERE encounter_id IN ({marks})",
+                chunk,
+            ):
                 self.held_versions[(eid, version)] = (agency, digest)
             for eid, agency, version in self.db.execute(
-                    "SELECT encounter_id, agency_id, record_version FROM current_records"
-                    f" WHERE encounter_id IN ({marks})", chunk):
+                "SELECT encounter_id, agency_id, record_version FROM current_records"
+                f" WHERE encounter_id IN ({marks})",
+                chunk,
+            ):
                 self.current_versions[eid] = (agency, version)
 
     def held(self, encounter_id: str, version: int) -> tuple[str, str] | None:
@@ -105,12 +109,20 @@ class Ingest:
         """Return (agency_id, version) of the current version of an encounter, or None."""
         return self.current_versions.get(encounter_id)
 
-    def store(self, record: Mapping[str, Any], body: str, digest: str, status: str, messages: list[Any],
-              make_current: bool) -> None:
+    def store(
+        self,
+        record: Mapping[str, Any],
+        body: str,
+        digest: str,
+        status: str,
+        messages: list[Any],
+        make_current: bool,
+    ) -> None:
         """Hold a new record version (its canonical JSON); make it current when it is the newest."""
         eid, version, rstatus = record["encounter_id"], record["record_version"], record["record_status"]
-        self.new_versions.append((eid, version, self.agency_id, rstatus, digest, body, status,
-                                  json.dumps(messages), self.now))
+        self.new_versions.append(
+            (eid, version, self.agency_id, rstatus, digest, body, status, json.dumps(messages), self.now)
+        )
         self.held_versions[(eid, version)] = (self.agency_id, digest)
         if make_current:
             self.new_current[eid] = (eid, self.agency_id, version, rstatus, body, self.now)
@@ -120,27 +132,42 @@ class Ingest:
         """Keep a note of a refused record for the state's data team (the body is not kept)."""
         eid = record.get("encounter_id") if isinstance(record, dict) else None
         version = record.get("record_version") if isinstance(record, dict) else None
-        self.rejections.append((self.agency_id, eid if isinstance(eid, str) else None,
-                                version if isinstance(version, int) else None, status, json.dumps(messages),
-                                self.now))
+        self.rejections.append(
+            (
+                self.agency_id,
+                eid if isinstance(eid, str) else None,
+                version if isinstance(version, int) else None,
+                status,
+                json.dumps(messages),
+                self.now,
+            )
+        )
 
     def flush(self) -> None:
         """Write everything new in a few statements."""
         conn = self.db.conn
         conn.executemany(
             "INSERT INTO submissions (encounter_id, record_version, agency_id, record_status, body_sha256,"
-            " body, status, messages, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.new_versions)
+            " body, status, messages, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.new_versions,
+        )
         conn.executemany(
             "INSERT INTO current_records (encounter_id, agency_id, record_version, record_status, body,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(encounter_id) DO UPDATE SET"
             " record_version = excluded.record_version, record_status = excluded.record_status,"
-            " body = excluded.body, updated_at = excluded.updated_at", list(self.new_current.values()))
+            " body = excluded.body, updated_at = excluded.updated_at",
+            list(self.new_current.values()),
+        )
         conn.executemany(
             "UPDATE submissions SET times_received = times_received + 1"
-            " WHERE encounter_id = ? AND record_version = ?", self.repeats)
+            " WHERE encounter_id = ? AND record_version = ?",
+            self.repeats,
+        )
         conn.executemany(
             "INSERT INTO rejections (agency_id, encounter_id, record_version, status, messages, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)", self.rejections)
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            self.rejections,
+        )
 
 
 @contextmanager
@@ -171,8 +198,11 @@ def versions_held(db: sqlite_utils.Database, encounter_id: str, agency_id: str) 
         "encounter_id": encounter_id,
         "agency_id": agency_id,
         "versions": [dict(zip(keys, row, strict=True)) for row in rows],
-        "current": {"record_version": current[0], "record_status": current[1],
-                    "record": json.loads(current[2])},
+        "current": {
+            "record_version": current[0],
+            "record_status": current[1],
+            "record": json.loads(current[2]),
+        },
     }
 
 
@@ -180,4 +210,3 @@ def current_bodies(db: sqlite_utils.Database) -> Iterator[dict[str, Any]]:
     """Yield the current version of every encounter held (all agencies)."""
     for (body,) in db.execute("SELECT body FROM current_records"):
         yield json.loads(body)
-

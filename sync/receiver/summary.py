@@ -13,8 +13,8 @@ PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>State receiver summary</title></head>
 <body>
 <h1>State receiver: {{ title }}</h1>
-<p>{{ counts.records }} encounters held ({{ counts.versions }} record versions) from {{ counts.agencies }}
-agencies; {{ counts.rejections }} refused submissions.
+<p>Encounters held: {{ counts.records }} ({{ counts.versions }} record versions).
+Agencies: {{ counts.agencies }}. Refused submissions: {{ counts.rejections }}.
 Cells under {{ suppress_below }} are shown as &lt;{{ suppress_below }}.</p>
 <table>
 <thead><tr><th>Metric</th><th>Kind</th><th>Figures</th></tr></thead>
@@ -35,10 +35,17 @@ def register_summary(app: Flask, store: ReceiverStore, catalog: TemplateCatalog)
         data = summarize(store, catalog)
         if request.args.get("format") == "json":
             return Response(_dumps(data), mimetype="application/json")
-        rows = [{"label": m.get("label", key), "kind": m.get("kind", ""), "figures": figures(m)}
-                for key, m in data["metrics"].items()]
-        return render_template_string(PAGE, title=catalog.current.title, counts=data["counts"], metrics=rows,
-                                      suppress_below=catalog.current.parameters.get("suppress_below", 11))
+        rows = [
+            {"label": m.get("label", key), "kind": m.get("kind", ""), "figures": figures(m)}
+            for key, m in data["metrics"].items()
+        ]
+        return render_template_string(
+            PAGE,
+            title=catalog.current.title,
+            counts=data["counts"],
+            metrics=rows,
+            suppress_below=catalog.current.parameters.get("suppress_below", 11),
+        )
 
 
 def summarize(store: ReceiverStore, catalog: TemplateCatalog) -> dict[str, Any]:
@@ -58,8 +65,11 @@ def summarize(store: ReceiverStore, catalog: TemplateCatalog) -> dict[str, Any]:
 
 def figures(metric: dict[str, Any]) -> str:
     """Return a metric's scalar figures as 'name value' pairs."""
-    parts = [f"{key} {value}" for key, value in metric.items()
-             if key not in SKIP and isinstance(value, str | int | float) and not isinstance(value, bool)]
+    parts = [
+        f"{key} {value}"
+        for key, value in metric.items()
+        if key not in SKIP and isinstance(value, str | int | float) and not isinstance(value, bool)
+    ]
     return ", ".join(parts) or ("suppressed" if metric.get("suppressed") else "-")
 
 

@@ -7,9 +7,11 @@ checked boxes only), so these tests submit exactly what the page offers.
 from __future__ import annotations
 
 import html
+import importlib.util
 import json
 import shutil
 import subprocess
+import sys
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -20,7 +22,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlite_utils
-from conftest import PERSONAS, AuthActions, valid_answers
 from flask import Flask
 from werkzeug.datastructures import MultiDict
 
@@ -33,6 +34,21 @@ from forms.loader import load_template_data
 from forms.model import Template
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _shared_conftest() -> Any:
+    """Return tests/conftest.py (a plain `import conftest` may find tests/forms/conftest.py)."""
+    spec = importlib.util.spec_from_file_location("crewlog_shared_conftest", ROOT / "tests" / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = sys.modules.get(spec.name) or importlib.util.module_from_spec(spec)
+    if spec.name not in sys.modules:
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+_shared = _shared_conftest()
+PERSONAS, AuthActions, valid_answers = _shared.PERSONAS, _shared.AuthActions, _shared.valid_answers
 ZONE = ZoneInfo("America/Denver")
 
 

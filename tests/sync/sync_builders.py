@@ -55,8 +55,13 @@ def make_answers(**overrides: Any) -> dict[str, Any]:
 
 def make_payload(**overrides: Any) -> dict[str, Any]:
     """Return a payload shaped by forms.payload from fresh answers; overrides apply to the payload."""
-    payload = shape_payload(template(), make_answers(), hmac_key=WORKED.HMAC_KEY,
-                            hmac_key_id=WORKED.HMAC_KEY_ID, extended=WORKED.EXTENDED)
+    payload = shape_payload(
+        template(),
+        make_answers(),
+        hmac_key=WORKED.HMAC_KEY,
+        hmac_key_id=WORKED.HMAC_KEY_ID,
+        extended=WORKED.EXTENDED,
+    )
     payload.update(overrides)
     return payload
 
@@ -83,9 +88,19 @@ def outbox_states(path: Path) -> dict[str, int]:
 
 def settings_for(url: str, **overrides: Any) -> SyncSettings:
     """Return worker settings for a loopback receiver, tuned for quick tests."""
-    values: dict[str, Any] = dict(enabled=True, endpoint=url, token=TOKEN, agency_id=AGENCY, batch_size=100,
-                                  connect_timeout_s=1.0, read_timeout_s=2.0, base_backoff_s=0.02,
-                                  max_backoff_s=0.3, lease_seconds=3.0, interval_seconds=0.2)
+    values: dict[str, Any] = dict(
+        enabled=True,
+        endpoint=url,
+        token=TOKEN,
+        agency_id=AGENCY,
+        batch_size=100,
+        connect_timeout_s=1.0,
+        read_timeout_s=2.0,
+        base_backoff_s=0.02,
+        max_backoff_s=0.3,
+        lease_seconds=3.0,
+        interval_seconds=0.2,
+    )
     values.update(overrides)
     return SyncSettings(**values)
 
@@ -104,10 +119,22 @@ class ReceiverProcess:
 
     def start(self) -> ReceiverProcess:
         """Start the receiver and wait until it listens."""
-        args = [sys.executable, "-m", "sync.receiver", "--port", str(self.port), "--db", str(self.db),
-                "--token", f"{TOKEN}:{AGENCY}", "--allow-fault-control", *self.extra]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                     cwd=ROOT)
+        args = [
+            sys.executable,
+            "-m",
+            "sync.receiver",
+            "--port",
+            str(self.port),
+            "--db",
+            str(self.db),
+            "--token",
+            f"{TOKEN}:{AGENCY}",
+            "--allow-fault-control",
+            *self.extra,
+        ]
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         match = re.search(r":(\d+)$", line.strip())
@@ -137,8 +164,12 @@ class ReceiverProcess:
 
     def post(self, path: str, body: Any, token: str = TOKEN) -> requests.Response:
         """POST JSON with a token."""
-        return requests.post(self.url + path, data=json.dumps(body), timeout=10,
-                             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        return requests.post(
+            self.url + path,
+            data=json.dumps(body),
+            timeout=10,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
 
 
 def held(db_path: Path) -> dict[tuple[str, int], int]:

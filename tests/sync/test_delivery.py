@@ -22,8 +22,9 @@ from sync.storage import open_database
 from sync.worker import run_once
 
 
-def test_every_record_arrives_at_the_state_exactly_once(healthy_receiver: ReceiverProcess,
-                                                         outbox_path: Path) -> None:
+def test_every_record_arrives_at_the_state_exactly_once(
+    healthy_receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     payloads = [make_payload() for _ in range(250)]
     make_outbox(outbox_path, payloads)
 
@@ -35,8 +36,9 @@ def test_every_record_arrives_at_the_state_exactly_once(healthy_receiver: Receiv
     assert all(at_state[(p["encounter_id"], 2)] == 1 for p in payloads)
 
 
-def test_sending_again_is_harmless_and_answered_as_duplicate(healthy_receiver: ReceiverProcess,
-                                                             tmp_path: Path) -> None:
+def test_sending_again_is_harmless_and_answered_as_duplicate(
+    healthy_receiver: ReceiverProcess, tmp_path: Path
+) -> None:
     payloads = [make_payload() for _ in range(5)]
     first, second = make_outbox(tmp_path / "a.sqlite", payloads), make_outbox(tmp_path / "b.sqlite", payloads)
 
@@ -49,8 +51,9 @@ def test_sending_again_is_harmless_and_answered_as_duplicate(healthy_receiver: R
     assert [held(healthy_receiver.db)[(p["encounter_id"], 2)] for p in payloads] == [2] * 5
 
 
-def test_amended_version_supersedes_and_an_older_one_is_ignored(healthy_receiver: ReceiverProcess,
-                                                                outbox_path: Path) -> None:
+def test_amended_version_supersedes_and_an_older_one_is_ignored(
+    healthy_receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     v2 = make_payload(record_version=2, record_status="amended")
     v1 = dict(v2, record_version=1, record_status="final")
     make_outbox(outbox_path, [v2, v1])
@@ -63,8 +66,9 @@ def test_amended_version_supersedes_and_an_older_one_is_ignored(healthy_receiver
     assert outbox_states(outbox_path) == {"delivered": 2}
 
 
-def test_voided_record_retracts_the_encounter_at_the_state(healthy_receiver: ReceiverProcess,
-                                                            outbox_path: Path) -> None:
+def test_voided_record_retracts_the_encounter_at_the_state(
+    healthy_receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     final = make_payload(record_version=1, record_status="final")
     voided = dict(final, record_version=2, record_status="voided")
     make_outbox(outbox_path, [final, voided])
@@ -77,7 +81,8 @@ def test_voided_record_retracts_the_encounter_at_the_state(healthy_receiver: Rec
 
 
 def test_rejected_record_is_quarantined_with_the_states_messages_while_the_rest_flow(
-        healthy_receiver: ReceiverProcess, outbox_path: Path) -> None:
+    healthy_receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     good = [make_payload() for _ in range(20)]
     bad = make_payload(call_source="carrier_pigeon")
     make_outbox(outbox_path, good[:10] + [bad] + good[10:])
@@ -94,7 +99,8 @@ def test_rejected_record_is_quarantined_with_the_states_messages_while_the_rest_
 
 
 def test_records_wait_while_the_receiver_is_down_and_all_arrive_once_it_is_back(
-        tmp_path: Path, outbox_path: Path) -> None:
+    tmp_path: Path, outbox_path: Path
+) -> None:
     receiver = ReceiverProcess(tmp_path / "state.sqlite").start()
     port = receiver.port
     receiver.stop()
@@ -119,8 +125,9 @@ def test_records_wait_while_the_receiver_is_down_and_all_arrive_once_it_is_back(
         receiver.stop()
 
 
-def test_receiver_switched_down_at_runtime_then_up_loses_nothing(receiver: ReceiverProcess,
-                                                                 outbox_path: Path) -> None:
+def test_receiver_switched_down_at_runtime_then_up_loses_nothing(
+    receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     payloads = [make_payload() for _ in range(30)]
     make_outbox(outbox_path, payloads)
     receiver.faults(down=True)
@@ -136,13 +143,15 @@ def test_receiver_switched_down_at_runtime_then_up_loses_nothing(receiver: Recei
 
 
 def test_two_thousand_records_arrive_exactly_once_through_thirty_percent_faults(
-        receiver: ReceiverProcess, outbox_path: Path) -> None:
+    receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     payloads = [make_payload() for _ in range(2000)]
     make_outbox(outbox_path, payloads)
     receiver.faults(fail_rate=0.1, timeout_rate=0.05, reset_rate=0.1, throttle_rate=0.05, seed=7, hang_s=1.0)
     try:
-        reports = drain(outbox_path, settings_for(receiver.url, batch_size=200, read_timeout_s=0.5),
-                        timeout=90)
+        reports = drain(
+            outbox_path, settings_for(receiver.url, batch_size=200, read_timeout_s=0.5), timeout=90
+        )
     finally:
         injected = receiver.faults(fail_rate=0, timeout_rate=0, reset_rate=0, throttle_rate=0)["injected"]
 
@@ -150,13 +159,16 @@ def test_two_thousand_records_arrive_exactly_once_through_thirty_percent_faults(
     at_state = held(receiver.db)
     assert all((p["encounter_id"], 2) in at_state for p in payloads)
     assert sum(r.failures for r in reports) > 0 and len(injected) >= 3
-    statuses = {json.loads(r[0])["status"]
-                for r in open_database(outbox_path).execute("SELECT response FROM outbox").fetchall()}
+    statuses = {
+        json.loads(r[0])["status"]
+        for r in open_database(outbox_path).execute("SELECT response FROM outbox").fetchall()
+    }
     assert statuses <= {"accepted", "duplicate"}
 
 
-def test_payloads_at_the_state_hold_no_never_or_identifying_field(healthy_receiver: ReceiverProcess,
-                                                                  outbox_path: Path) -> None:
+def test_payloads_at_the_state_hold_no_never_or_identifying_field(
+    healthy_receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     tpl = template()
     forbidden = {f.id for f in tpl.fields.values() if f.to_state == "never" or f.privacy == "pii"}
     make_outbox(outbox_path, [make_payload() for _ in range(10)])
@@ -172,15 +184,19 @@ def test_payloads_at_the_state_hold_no_never_or_identifying_field(healthy_receiv
     assert "J. Doe" not in text and "Champa" not in text and "CL-004417" not in text
 
 
-def test_worker_thread_started_from_the_app_config_delivers_and_audits(healthy_receiver: ReceiverProcess,
-                                                                        outbox_path: Path) -> None:
+def test_worker_thread_started_from_the_app_config_delivers_and_audits(
+    healthy_receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     from sync.worker import run_in_thread, wake_workers
 
     make_outbox(outbox_path, [])
     settings = settings_for(healthy_receiver.url, interval_seconds=30.0)
-    config = {"sync": {k: getattr(settings, k) for k in ("enabled", "endpoint", "token", "agency_id",
-                                                          "interval_seconds")},
-              "database": {"path": str(outbox_path)}}
+    config = {
+        "sync": {
+            k: getattr(settings, k) for k in ("enabled", "endpoint", "token", "agency_id", "interval_seconds")
+        },
+        "database": {"path": str(outbox_path)},
+    }
     audit: list[str] = []
     thread = run_in_thread(config, audit=lambda action, details: audit.append(action))
     assert thread is not None

@@ -41,14 +41,19 @@ def _finalize(login_as: Callable[[str], Any]) -> str:
     response = api.save(responder_answers(), status="final")
     if response.status_code == 422:  # warnings must be acknowledged, as on the tablet
         warnings = [m["rule"] for m in response.get_json()["messages"] if m["severity"] == "WARNING"]
-        response = api.save(responder_answers(), status="final", acknowledged=warnings,
-                            encounter_id=json.loads(response.request.get_data())["id"])
+        response = api.save(
+            responder_answers(),
+            status="final",
+            acknowledged=warnings,
+            encounter_id=json.loads(response.request.get_data())["id"],
+        )
     assert response.status_code in (200, 201), response.get_data(as_text=True)
     return str(response.get_json()["id"])
 
 
 def test_encounter_finalized_in_the_app_reaches_the_state_exactly_once(
-        app: Flask, login_as: Callable[[str], Any], state: ReceiverProcess) -> None:
+    app: Flask, login_as: Callable[[str], Any], state: ReceiverProcess
+) -> None:
     encounter_id = _finalize(login_as)
     database = Path(app.config["DATABASE"])
     settings = settings_for(state.url, token=E2E_TOKEN, agency_id=app.config["SETTINGS"]["sync"]["agency_id"])
@@ -58,8 +63,9 @@ def test_encounter_finalized_in_the_app_reaches_the_state_exactly_once(
 
     assert report.delivered == 1 and outbox_states(database) == {"delivered": 1}
     assert held(state.db) == {(encounter_id, 1): 1}
-    record = state.get(f"/v1/submissions/{encounter_id}",
-                       headers={"Authorization": f"Bearer {E2E_TOKEN}"}).json()["current"]["record"]
+    record = state.get(
+        f"/v1/submissions/{encounter_id}", headers={"Authorization": f"Bearer {E2E_TOKEN}"}
+    ).json()["current"]["record"]
     assert record["record_status"] == "final" and record["persons"][0]["age_band"]["value"] == "35_44"
     text = json.dumps(record)
     assert "CL-004417" not in text and "J. Doe" not in text and "80205" not in text

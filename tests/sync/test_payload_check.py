@@ -25,8 +25,9 @@ def test_worked_example_payload_passes(checker: PayloadChecker) -> None:
 
 
 def test_month_precision_payload_passes(checker: PayloadChecker) -> None:
-    payload = shape_payload(template(), make_answers(), hmac_key=WORKED.HMAC_KEY, hmac_key_id="k2026",
-                            date_precision="month")
+    payload = shape_payload(
+        template(), make_answers(), hmac_key=WORKED.HMAC_KEY, hmac_key_id="k2026", date_precision="month"
+    )
     assert "encounter_month" in payload and checker.check(payload) == []
 
 
@@ -75,18 +76,24 @@ def test_rules_reading_exact_times_are_left_to_the_device(checker: PayloadChecke
 
 
 def test_a_voided_record_needs_only_valid_values(checker: PayloadChecker) -> None:
-    voided = {k: v for k, v in make_payload(record_status="voided").items()
-              if k in ("encounter_id", "record_version", "template_id", "template_version", "record_status",
-                       "agency_id")}
+    voided = {
+        k: v
+        for k, v in make_payload(record_status="voided").items()
+        if k
+        in ("encounter_id", "record_version", "template_id", "template_version", "record_status", "agency_id")
+    }
     assert checker.check(voided) == []
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"encounter_id": "not-a-uuid"}, "encounter_id"),
-    ({"record_version": 0}, "record_version"),
-    ({"record_version": True}, "record_version"),
-    ({"agency_id": "ST-OTHER"}, "agency_id"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"encounter_id": "not-a-uuid"}, "encounter_id"),
+        ({"record_version": 0}, "record_version"),
+        ({"record_version": True}, "record_version"),
+        ({"agency_id": "ST-OTHER"}, "agency_id"),
+    ],
+)
 def test_envelope_problems_are_fatal(change: dict[str, Any], field: str) -> None:
     [problem] = envelope_problems(make_payload(**change), "ST-CR-0042")
     assert problem["field"] == field and problem["severity"] == "FATAL"

@@ -54,8 +54,9 @@ def test_each_record_gets_its_own_status(healthy_receiver: ReceiverProcess) -> N
     older = dict(make_payload(), record_version=3, record_status="amended")
 
     assert _statuses(healthy_receiver.post("/v1/submissions", _batch(first, older))) == ["accepted"] * 2
-    again = healthy_receiver.post("/v1/submissions", _batch(
-        first, changed, invalid, dict(older, record_version=2)))
+    again = healthy_receiver.post(
+        "/v1/submissions", _batch(first, changed, invalid, dict(older, record_version=2))
+    )
 
     assert _statuses(again) == ["duplicate", "conflict", "rejected", "superseded_ignored"]
     rejected = again.json()["results"][2]["messages"]
@@ -88,7 +89,8 @@ def test_unknown_template_version_is_rejected(healthy_receiver: ReceiverProcess)
 
 
 def test_submission_lookup_returns_every_version_and_the_current_one(
-        healthy_receiver: ReceiverProcess) -> None:
+    healthy_receiver: ReceiverProcess,
+) -> None:
     v1 = make_payload(record_version=1, record_status="final")
     v2 = dict(v1, record_version=2, record_status="amended", call_source="311")
     healthy_receiver.post("/v1/submissions", _batch(v1, v2))
@@ -110,7 +112,7 @@ def test_template_is_served_with_an_etag_and_304_when_unchanged(healthy_receiver
 def test_summary_page_shows_metrics_across_agencies(healthy_receiver: ReceiverProcess) -> None:
     healthy_receiver.post("/v1/submissions", _batch(make_payload()))
     page = requests.get(healthy_receiver.url + "/", timeout=10)
-    assert page.status_code == 200 and "encounters held" in page.text
+    assert page.status_code == 200 and "Encounters held" in page.text
     summary = requests.get(healthy_receiver.url + "/?format=json", timeout=10).json()
     assert summary["counts"]["records"] >= 1 and "encounter_volume" in summary["metrics"]
 
@@ -125,6 +127,7 @@ def test_fault_settings_are_checked(healthy_receiver: ReceiverProcess) -> None:
 def test_unknown_paths_and_methods_answer_json_errors(healthy_receiver: ReceiverProcess) -> None:
     missing = healthy_receiver.get("/v1/nothing-here")
     assert missing.status_code == 404 and missing.json()["errno"] == 106
-    wrong = requests.delete(healthy_receiver.url + "/v1/limits", headers={"Authorization": f"Bearer {TOKEN}"},
-                            timeout=5)
+    wrong = requests.delete(
+        healthy_receiver.url + "/v1/limits", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
+    )
     assert wrong.status_code == 405 and json.loads(wrong.text)["errno"] == 107

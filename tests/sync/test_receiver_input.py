@@ -32,29 +32,54 @@ def _person(**changes: Any) -> dict[str, Any]:
 
 
 ODD_RECORDS = [
-    None, 1, "x", [], {},
-    _with(encounter_id=[]), _with(template_id={"a": 1}), _with(record_version="2"), _with(agency_id=None),
-    _with(persons="everyone"), _with(persons=[1, 2]), _with(call_source={"nv": ["x"]}),
-    _with(call_source={"value": "911", "pn": "refused", "extra": 1}), _with(team_roles=[["emt"]]),
-    _with(team_roles="emt"), _with(encounter_hour=99), _with(notify_s=-5), _with(unit_key="CR-3"),
-    _with(incident_zip3=802), _person(needs=[{"x": 1}]), _person(age_band=None), _person(person_seq=1.5),
+    None,
+    1,
+    "x",
+    [],
+    {},
+    _with(encounter_id=[]),
+    _with(template_id={"a": 1}),
+    _with(record_version="2"),
+    _with(agency_id=None),
+    _with(persons="everyone"),
+    _with(persons=[1, 2]),
+    _with(call_source={"nv": ["x"]}),
+    _with(call_source={"value": "911", "pn": "refused", "extra": 1}),
+    _with(team_roles=[["emt"]]),
+    _with(team_roles="emt"),
+    _with(encounter_hour=99),
+    _with(notify_s=-5),
+    _with(unit_key="CR-3"),
+    _with(incident_zip3=802),
+    _person(needs=[{"x": 1}]),
+    _person(age_band=None),
+    _person(person_seq=1.5),
 ]
 
 
 @pytest.mark.parametrize("record", ODD_RECORDS)
 def test_an_odd_record_is_rejected_with_a_message_and_no_5xx(client: FlaskClient, record: Any) -> None:
-    response = client.post("/v1/submissions", data=json.dumps({"agency_id": AGENCY, "records": [record]}),
-                           headers=HEADERS)
+    response = client.post(
+        "/v1/submissions", data=json.dumps({"agency_id": AGENCY, "records": [record]}), headers=HEADERS
+    )
     assert response.status_code == 200, response.text
     [result] = response.get_json()["results"]
     assert result["status"] == "rejected" and result["messages"]
     assert all(m["message"] for m in result["messages"])
 
 
-@pytest.mark.parametrize("body", [
-    b"", b"null", b"[]", b'{"records": {}}', b'{"agency_id": 5, "records": []}', b"\xff\xfe",
-    b"[" * 100_000 + b"]" * 100_000,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"null",
+        b"[]",
+        b'{"records": {}}',
+        b'{"agency_id": 5, "records": []}',
+        b"\xff\xfe",
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+)
 def test_an_odd_body_gets_a_400(client: FlaskClient, body: bytes) -> None:
     response = client.post("/v1/submissions", data=body, headers=HEADERS)
     assert response.status_code == 400 and response.get_json()["message"]

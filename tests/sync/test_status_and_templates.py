@@ -27,7 +27,8 @@ def test_status_reports_queue_depth_and_oldest_waiting_record(outbox_path: Path)
 
 
 def test_quarantined_record_can_be_requeued_after_the_state_fixes_its_side(
-        healthy_receiver: ReceiverProcess, outbox_path: Path) -> None:
+    healthy_receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     make_outbox(outbox_path, [make_payload(template_version="2099.1")])
     run_once(outbox_path, settings_for(healthy_receiver.url))
     [item] = sync_status(open_database(outbox_path))["quarantined"]
@@ -46,7 +47,8 @@ def test_quarantined_record_can_be_requeued_after_the_state_fixes_its_side(
 
 
 def test_reconcile_resends_a_delivered_version_the_state_does_not_hold(
-        tmp_path: Path, outbox_path: Path) -> None:
+    tmp_path: Path, outbox_path: Path
+) -> None:
     payload = make_payload()
     make_outbox(outbox_path, [payload])
     first = ReceiverProcess(tmp_path / "lost.sqlite").start()
@@ -62,12 +64,18 @@ def test_reconcile_resends_a_delivered_version_the_state_does_not_hold(
         again = reconcile(open_database(outbox_path), settings_for(second.url), payload["encounter_id"])
     finally:
         second.stop()
-    assert again["versions"][0] == {"outbox_id": 1, "record_version": 2, "local_state": "delivered",
-                                    "state_holds": True, "same_body": True}
+    assert again["versions"][0] == {
+        "outbox_id": 1,
+        "record_version": 2,
+        "local_state": "delivered",
+        "state_holds": True,
+        "same_body": True,
+    }
 
 
-def test_new_state_template_is_stored_once_and_never_activated(healthy_receiver: ReceiverProcess,
-                                                               outbox_path: Path) -> None:
+def test_new_state_template_is_stored_once_and_never_activated(
+    healthy_receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     make_outbox(outbox_path, [])
     db = open_database(outbox_path)
     client = StateClient(settings_for(healthy_receiver.url))
@@ -101,14 +109,17 @@ def _cli(*argv: str) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def test_cli_status_and_once_print_what_an_admin_needs(healthy_receiver: ReceiverProcess, outbox_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_status_and_once_print_what_an_admin_needs(
+    healthy_receiver: ReceiverProcess, outbox_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     robot = make_payload()
     robot["persons"][0]["sex"] = "robot"
     make_outbox(outbox_path, [make_payload(), robot])
     settings = settings_for(healthy_receiver.url)
-    config = {"sync": {k: getattr(settings, k) for k in ("enabled", "endpoint", "token", "agency_id")},
-              "database": {"path": str(outbox_path)}}
+    config = {
+        "sync": {k: getattr(settings, k) for k in ("enabled", "endpoint", "token", "agency_id")},
+        "database": {"path": str(outbox_path)},
+    }
 
     assert sync_cli.handle(_cli("sync", "--once"), config, outbox_path) == 0
     assert sync_cli.main(["status"], config) == 0  # as `crewlog sync status` hands it over

@@ -28,12 +28,16 @@ from sync.storage import open_database
 from sync.worker import Worker, run_once
 
 
-def test_refused_token_pauses_the_queue_and_alerts_the_admin(healthy_receiver: ReceiverProcess,
-                                                             outbox_path: Path) -> None:
+def test_refused_token_pauses_the_queue_and_alerts_the_admin(
+    healthy_receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     make_outbox(outbox_path, [make_payload() for _ in range(5)])
     audit: list[tuple[str, dict[str, Any]]] = []
-    worker = Worker(outbox_path, settings_for(healthy_receiver.url, token="revoked"),
-                    audit=lambda action, details: audit.append((action, details)))
+    worker = Worker(
+        outbox_path,
+        settings_for(healthy_receiver.url, token="revoked"),
+        audit=lambda action, details: audit.append((action, details)),
+    )
     try:
         first = worker.run_once()
         second = worker.run_once()
@@ -52,16 +56,18 @@ def test_refused_token_pauses_the_queue_and_alerts_the_admin(healthy_receiver: R
     assert outbox_states(outbox_path) == {"delivered": 5}
 
 
-def test_token_of_another_agency_is_refused_and_pauses(healthy_receiver: ReceiverProcess,
-                                                       outbox_path: Path) -> None:
+def test_token_of_another_agency_is_refused_and_pauses(
+    healthy_receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     make_outbox(outbox_path, [make_payload()])
     report = run_once(outbox_path, settings_for(healthy_receiver.url, agency_id="ST-OTHER-0001"))
     assert report.paused and "403" in report.paused
     assert outbox_states(outbox_path) == {"pending": 1}
 
 
-def test_throttled_worker_waits_as_long_as_retry_after_asks(receiver: ReceiverProcess,
-                                                            outbox_path: Path) -> None:
+def test_throttled_worker_waits_as_long_as_retry_after_asks(
+    receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     make_outbox(outbox_path, [make_payload() for _ in range(3)])
     receiver.faults(throttle_rate=1.0)
     try:
@@ -121,8 +127,9 @@ def test_one_record_larger_than_the_state_accepts_is_quarantined(tmp_path: Path,
         receiver.stop()
 
 
-def test_a_second_worker_stays_out_while_the_lease_is_held(healthy_receiver: ReceiverProcess,
-                                                           outbox_path: Path) -> None:
+def test_a_second_worker_stays_out_while_the_lease_is_held(
+    healthy_receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     make_outbox(outbox_path, [make_payload()])
     db = open_database(outbox_path)
     assert lease.acquire(db, "another-process", ttl=60)
@@ -143,7 +150,8 @@ run_forever(sys.argv[1], settings)
 
 
 def test_worker_killed_mid_batch_resends_after_restart_and_each_record_is_held_once(
-        receiver: ReceiverProcess, outbox_path: Path) -> None:
+    receiver: ReceiverProcess, outbox_path: Path
+) -> None:
     from sync_builders import AGENCY, TOKEN
 
     payloads = [make_payload() for _ in range(200)]

@@ -1,0 +1,137 @@
+"""The dashboard's report cache: reports by question and data version, big ones computed in the background.
+
+A report is cached per (database, range, unit, breakdown, exactness, hour) with the data
+version it was computed at. A question over few records is computed inline; over many
+(more than INLINE_RECORDS, or with many payloads to re-shape) a single background worker
+computes it on its own connection while the page shows the last report for the same
+question, or a "computing" notice, and refreshes itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from app import db as app_db
+from app.dashboard import (
+    Report,
+    ReportRequest,
+    build_report,
+    count_in_range,
+    data_version,
+    load_payloads,
+    refresh_payloads,
+    stale_count,
+)
+from app.finalize import RecordContext
+from forms.model import Template
+
+log = logging.getLogger(__name__)
+
+INLINE_RECORDS = 5000  # above this many records in range, reports are computed in the background
+INLINE_STALE = 500  # above this many records to re-shape, shaping also moves to the background
+CACHE_SIZE = 32
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A report to show (or None yet), whether it covers every record, and whether one is computing."""
+
+    report: Report | None
+    fresh: bool
+    computing: bool = False
+
+
+class ReportCache:
+    """Reports by question and data version, computed inline when small and in the background when large."""
+
+    def __init__(self) -> None:
+        self._reports: OrderedDict[tuple[Any, ...], tuple[int, Report]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._running: dict[tuple[Any, ...], Future[None]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crewlog-dashboard")
+
+    def outcome(
+        self,
+        db: sqlite_utils.Database,
+        path: str,
+        template: Template,
+        request: ReportRequest,
+        ctx: RecordContext,
+        now: datetime,
+    ) -> Outcome:
+        """Return the report for a question: fresh, or the last one while a newer one computes."""
+        stale = stale_count(db)
+        if 0 < stale <= INLINE_STALE:
+            refresh_payloads(db, ctx)
+            stale = 0
+        key = (path, *request.key(), now.strftime("%Y-%m-%dT%H"))
+        version = data_version(db)
+        with self._lock:
+            held = self._reports.get(key)
+        if held is not None and held[0] == version and not stale:
+            return Outcome(held[1], fresh=True)
+        if not stale and count_in_range(db, request) <= INLINE_RECORDS:
+            report = build_report(template, load_payloads(db, request), request, now)
+            self._store(key, version, report)
+            return Outcome(report, fresh=True)
+        self._start(key, path, template, request, ctx, now)
+        return Outcome(held[1] if held else None, fresh=False, computing=True)
+
+    def _store(self, key: tuple[Any, ...], version: int, report: Report) -> None:
+        with self._lock:
+            self._reports[key] = (version, report)
+            self._reports.move_to_end(key)
+            while len(self._reports) > CACHE_SIZE:
+                self._reports.popitem(last=False)
+
+    def _start(
+        self,
+        key: tuple[Any, ...],
+        path: str,
+        template: Template,
+        request: ReportRequest,
+        ctx: RecordContext,
+        now: datetime,
+    ) -> None:
+        with self._lock:
+            if key in self._running and not self._running[key].done():
+                return
+            self._running[key] = self._pool.submit(self._compute, key, path, template, request, ctx, now)
+
+    def _compute(
+        self,
+        key: tuple[Any, ...],
+        path: str,
+        template: Template,
+        request: ReportRequest,
+        ctx: RecordContext,
+        now: datetime,
+    ) -> None:
+        """Re-shape what is stale and compute one report on a connection of its own."""
+        db = app_db.connect(path)
+        try:
+            refresh_payloads(db, ctx)
+            version = data_version(db)
+            self._store(key, version, build_report(template, load_payloads(db, request), request, now))
+        except Exception:
+            log.exception("the dashboard report for %s could not be computed", key[1:])
+        finally:
+            db.conn.close()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the background reports started so far (benchmarks and tests)."""
+        with self._lock:
+            running = list(self._running.values())
+        for future in running:
+            future.result(timeout=timeout)
+
+
+reports = ReportCache()
