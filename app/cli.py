@@ -15,6 +15,7 @@ import sqlite_utils
 
 from app import audit, config, migrations, template_versions, units, users
 from app.cli_parser import build_parser
+from app.crypto import write_private_file
 from app.db import connect, write_transaction
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,11 @@ def cmd_demo(args: argparse.Namespace, inst: Instance) -> int:
     report = demo.populate(inst.db, inst.settings, encounters=args.encounters, seed=args.seed)
     for username, password in report.passwords.items():
         print(f"demo user {username}: password {password}")
+    if report.passwords:
+        path = Path(inst.settings["server"]["instance_path"]) / "demo-users.txt"
+        lines = "".join(f"{name} {password}\n" for name, password in report.passwords.items())
+        write_private_file(path, f"# demo users (username password); delete after changing them\n{lines}")
+        print(f"demo passwords saved in {path}")
     print(f"demo data: {report.encounters} finalized encounters, units {', '.join(report.units)}")
     return 0
 
@@ -214,7 +220,17 @@ def cmd_delegate(args: argparse.Namespace, inst: Instance) -> int:
         raise CliError(f"`crewlog {args.command}` is not available in this installation") from None
     if args.command == "sync":
         return int(target.main(args.rest, inst.settings))
-    return int(target.main(args.rest))
+    return int(target.main(_receiver_args(args.rest, inst.settings["receiver"])))
+
+
+def _receiver_args(rest: list[str], receiver: dict[str, Any]) -> list[str]:
+    """Fill the receiver's --port, --db and --token from [receiver] when not given."""
+    given = {arg.split("=", 1)[0] for arg in rest}
+    defaults = {"--port": str(receiver["port"]), "--db": receiver["db"], "--token": receiver["token"]}
+    extra = [
+        item for flag, value in defaults.items() if flag not in given and value for item in (flag, value)
+    ]
+    return [*extra, *rest]
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace, Instance], int]] = {

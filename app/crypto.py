@@ -59,6 +59,15 @@ def write_key_file(path: Path, data: bytes) -> bool:
     return True
 
 
+def write_private_file(path: Path, text: str) -> None:
+    """Write (replace) a text file readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
 def generate_keys(instance: Path, secret_key_file: Path | None = None) -> list[Path]:
     """Create the secret key, data key and this year's HMAC key when missing; return those created."""
     wanted = {

@@ -169,8 +169,13 @@ def mark_repeat_clients(
     since_days = int(template.parameters.get("repeat_lookback_days", 365))
     anchor = utc_instant(answers.get("unit_notified_at")) or ctx.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
     start = datetime.strptime(anchor, "%Y-%m-%dT%H:%M:%SZ") - timedelta(days=since_days)
-    rows = [dict(r) for r in answers.get(group, [])]
+    rows = answers.get(group)
+    if not isinstance(rows, list):
+        return answers  # validation reports the malformed group
+    rows = [dict(r) if isinstance(r, dict) else r for r in rows]
     for row, key in zip(rows, person_keys(template, answers, ctx.keys), strict=True):
+        if not isinstance(row, dict):
+            continue
         row[flag] = bool(key) and _seen_before(
             db, key or "", encounter_id, start.strftime("%Y-%m-%dT%H:%M:%SZ"), anchor
         )

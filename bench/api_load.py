@@ -168,6 +168,7 @@ class Tablet(threading.Thread):
         self.rng, self.start_signal = random.Random(seed), start
         self.session = requests.Session()
         self.latencies: list[float] = []
+        self.bodies: list[str] = []
         self.failures: list[str] = []
 
     def login(self) -> None:
@@ -186,28 +187,30 @@ class Tablet(threading.Thread):
             "csrf_token"
         ]
 
+    def prepare(self) -> list[str]:
+        """Return the request bodies this client will send (built before the clock starts)."""
+        count = int(self.seconds * (self.rate or 60) * 1.5) + 10
+        return [
+            json.dumps({"id": str(uuid.uuid4()), "status": "final", "template_id": "state-standard",
+                        "template_version": "2026.1", "base_revision": None,
+                        "answers": answers(self.rng, 2 + n / 100), "acknowledged_warnings": []})
+            for n in range(count)
+        ]  # fmt: skip
+
     def run(self) -> None:
+        bodies = self.bodies
         self.start_signal.wait()
         deadline = time.perf_counter() + self.seconds
         next_send = time.perf_counter() + self.rng.random() / max(self.rate, 1)
         sent = 0
-        while time.perf_counter() < deadline:
+        while time.perf_counter() < deadline and sent < len(bodies):
             if self.rate:
                 time.sleep(max(0.0, next_send - time.perf_counter()))
                 next_send += 1 / self.rate
-            body = {
-                "id": str(uuid.uuid4()),
-                "status": "final",
-                "template_id": "state-standard",
-                "template_version": "2026.1",
-                "base_revision": None,
-                "answers": answers(self.rng, 2 + sent / 100),
-                "acknowledged_warnings": [],
-            }
             began = time.perf_counter()
             response = self.session.post(
                 f"{self.base}/api/v1/encounters",
-                data=json.dumps(body),
+                data=bodies[sent],
                 timeout=30,
                 headers={"Content-Type": "application/json"},
             )
@@ -236,9 +239,8 @@ def main() -> int:
             try:
                 before = cpu_seconds(server.pid)
                 code = run_clients(f"http://127.0.0.1:{port}", args)
-                print(
-                    f"server CPU {cpu_seconds(server.pid) - before:.1f} s, this process CPU {time.process_time():.1f} s"
-                )
+                used = cpu_seconds(server.pid) - before
+                print(f"server CPU {used:.1f} s, clients CPU {time.process_time():.1f} s")
                 if code:
                     print("server log (last lines):", *log_tail(Path(folder) / "serve.log"), sep="\n  ")
                 return code
@@ -253,9 +255,11 @@ def log_tail(path: Path, lines: int = 15) -> list[str]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """Return the CPU seconds a process has used (Linux /proc)."""
+    """Return the CPU seconds a process and its serving children have used (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(c) for c in children.read_text().split()] if children.exists() else []
+    return (int(fields[11]) + int(fields[12])) / 100 + sum(cpu_seconds(kid) for kid in kids)
 
 
 def run_clients(base: str, args: argparse.Namespace) -> int:
@@ -264,6 +268,7 @@ def run_clients(base: str, args: argparse.Namespace) -> int:
     tablets = [Tablet(base, f"bench{n:02d}", args.seconds, args.rate, n, go) for n in range(args.clients)]
     for tablet in tablets:
         tablet.login()
+        tablet.bodies = tablet.prepare()
     began = time.perf_counter()
     for tablet in tablets:
         tablet.start()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -89,14 +90,28 @@ def fill_outbox(path: Path, records: list[dict[str, Any]]) -> None:
     db.conn.close()
 
 
-def drain_rate(path: Path, url: str, batch_size: int, expected: int) -> float:
-    """Drain the outbox once and return delivered records per second."""
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time a process has used (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drain_rate(path: Path, url: str, batch_size: int, expected: int, receiver_pid: int) -> float:
+    """Drain the outbox once; print the CPU used per 1,000 records; return delivered records per second."""
     settings = SyncSettings(enabled=True, endpoint=url, token=TOKEN, agency_id=AGENCY, batch_size=batch_size)
-    started = time.perf_counter()
+    started, cpu, receiver_cpu = time.perf_counter(), time.process_time(), cpu_seconds(receiver_pid)
     report = run_once(path, settings)
     elapsed = time.perf_counter() - started
     if report.delivered != expected:
         raise SystemExit(f"only {report.delivered} of {expected} records were delivered: {report}")
+    worker_cpu = (time.process_time() - cpu) * 1000 / expected
+    state_cpu = (cpu_seconds(receiver_pid) - receiver_cpu) * 1000 / expected
+    print(
+        f"  batch {batch_size}: CPU per 1,000 records: worker {worker_cpu:.2f} s + receiver {state_cpu:.2f} s"
+    )
     return expected / elapsed
 
 
@@ -133,13 +148,22 @@ def main(argv: list[str] | None = None) -> int:
         try:
             fill_outbox(folder / "batched.sqlite", payloads(args.records, base))
             fill_outbox(folder / "single.sqlite", payloads(args.single, base))
-            batched = drain_rate(folder / "batched.sqlite", url, args.batch, args.records)
-            single = drain_rate(folder / "single.sqlite", url, 1, args.single)
+            print(f"load average before: {_load()}")
+            batched = drain_rate(folder / "batched.sqlite", url, args.batch, args.records, proc.pid)
+            single = drain_rate(folder / "single.sqlite", url, 1, args.single, proc.pid)
             ingest = ingest_rate(url, payloads(args.records, base), args.batch)
         finally:
             proc.terminate()
             proc.wait(10)
+    print(f"load average after: {_load()} (other processes on this machine slow every figure)")
     return report(args, batched, single, ingest)
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def report(args: argparse.Namespace, batched: float, single: float, ingest: float) -> int:

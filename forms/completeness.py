@@ -108,14 +108,10 @@ class Completeness:
         return present - self._incomplete(item), counted
 
     def _incomplete(self, item: Measured) -> int:
-        """Return how many rows hold the field blank or `not_recorded`."""
+        """Return how many rows hold the field as `not_recorded` (blanks become that at finalize)."""
         if item.field.usage != "R":
             return 0
-        column = self.rows.column(item.unit, item.output)
-        types = set(map(type, column))
-        found = column.count(NOT_RECORDED) if dict in types else 0
-        found += column.count("") if str in types else 0
-        return found + (column.count([]) if list in types else 0)
+        return self.rows.column(item.unit, item.output).count(NOT_RECORDED)
 
     def fields(self) -> list[Figures]:
         """Return the figures of every measured field that is enabled somewhere."""

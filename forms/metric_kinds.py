@@ -31,14 +31,24 @@ def key_of(value: Any) -> Hashable | None:
     return freeze(value)  # type: ignore[no-any-return]
 
 
+def keys(rows: MetricRows, unit: str, name: str) -> list[Hashable | None]:
+    """Return the distinct-count key of every row (plain strings pass straight through)."""
+    return [v if type(v) is str and v else key_of(v) for v in rows.column(unit, name)]
+
+
+def numbers(rows: MetricRows, unit: str, name: str) -> list[int | float | None]:
+    """Return the real number of every row, or None (plain integers pass straight through)."""
+    return [v if type(v) is int else number(v) for v in rows.column(unit, name)]
+
+
 class Count:
     """Rows matching `filter`, distinct values of `distinct`, or the sum of `sum`."""
 
     def __init__(self, rows: MetricRows, unit: str, metric: Metric) -> None:
         spec = metric.spec
         self.mask = rows.mask(unit, spec.get("filter"))
-        self.keys = [key_of(v) for v in rows.column(unit, spec["distinct"])] if "distinct" in spec else None
-        self.numbers = [number(v) for v in rows.column(unit, spec["sum"])] if "sum" in spec else None
+        self.keys = keys(rows, unit, spec["distinct"]) if "distinct" in spec else None
+        self.numbers = numbers(rows, unit, spec["sum"]) if "sum" in spec else None
 
     def total(self) -> Figures:
         """Return the figures over all rows."""
@@ -72,7 +82,7 @@ class Rate:
         spec = metric.spec
         self.den = rows.mask(unit, spec["denominator"])
         self.num = list(map(and_, self.den, rows.mask(unit, spec["numerator"])))
-        self.keys = [key_of(v) for v in rows.column(unit, spec["distinct"])] if "distinct" in spec else None
+        self.keys = keys(rows, unit, spec["distinct"]) if "distinct" in spec else None
 
     def total(self) -> Figures:
         """Return the figures over all rows."""
@@ -100,7 +110,7 @@ class Duration:
         self.aggregations = tuple(spec.get("aggregations") or AGGREGATIONS)
         self.mask = rows.mask(unit, spec.get("filter"))
         if "value" in spec:
-            self.seconds = [_seconds(number(v)) for v in rows.column(unit, spec["value"])]
+            self.seconds = [v if v is None or v >= 0 else None for v in numbers(rows, unit, spec["value"])]
         elif "start" in spec and "end" in spec:
             self.seconds = _intervals(rows, unit, tuple(spec["start"]), tuple(spec["end"]))
         else:

@@ -9,6 +9,7 @@ cached per unit, so metrics sharing a denominator (e.g. `in_person`) share the w
 
 from __future__ import annotations
 
+import ast
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -26,8 +27,6 @@ PERIOD_MONTH = "encounter_month"
 Row = Mapping[str, Any]
 Cells = tuple[Any, ...]
 
-_LIST = object()
-_DICT = object()
 _SCALARS = (str, int, float, bool)
 _HASHABLE = {str, int, float, bool, type(None)}
 
@@ -37,21 +36,13 @@ class MetricError(ValueError):
 
 
 def freeze(value: Any) -> Any:
-    """Return a hashable stand-in for a JSON value (lists and objects become tagged tuples)."""
-    if isinstance(value, list):
-        return (_LIST, *(freeze(v) for v in value))
-    if isinstance(value, dict):
-        return (_DICT, *sorted((str(k), freeze(v)) for k, v in value.items()))
-    return value
+    """Return a hashable stand-in for a JSON value: a scalar itself, a list or object as (repr,)."""
+    return value if type(value) in _HASHABLE else (repr(value),)
 
 
 def thaw(value: Any) -> Any:
-    """Return the JSON value a frozen stand-in was made from."""
-    if isinstance(value, tuple) and value and value[0] is _LIST:
-        return [thaw(v) for v in value[1:]]
-    if isinstance(value, tuple) and value and value[0] is _DICT:
-        return {k: thaw(v) for k, v in value[1:]}
-    return value
+    """Return the JSON value a frozen stand-in was made from (JSON never holds tuples)."""
+    return ast.literal_eval(value[0]) if type(value) is tuple else value
 
 
 def referenced_fields(
@@ -118,11 +109,13 @@ class MetricRows:
         self.group = group
         self.person_names = {n for n, g in template.row_groups.items() if g == group}
         self.encounter_names = encounter_names(template)
-        groups = _read(encounters, group) if group else [None] * len(encounters)
-        lists = [rows if isinstance(rows, list) else [] for rows in groups]
-        self.persons: list[Row] = [r for r in chain.from_iterable(lists) if isinstance(r, Mapping)]
+        groups: list[Any] = read_field(encounters, group) if group else [None] * len(encounters)
+        lists: list[list[Any]] = (
+            groups if set(map(type, groups)) <= {list} else [r if isinstance(r, list) else [] for r in groups]
+        )
+        self.persons: list[Row] = list(chain.from_iterable(lists))
         self.owner: list[int] = list(chain.from_iterable(map(repeat, range(len(lists)), map(len, lists))))
-        if len(self.owner) != len(self.persons):  # a row that is not an object was dropped
+        if not set(map(type, self.persons)) <= {dict}:  # drop rows that are not objects
             self.persons, self.owner = _rows_with_owner(lists)
         self._columns: dict[tuple[str, str], list[Any]] = {}
         self._masks: dict[tuple[str, str], list[bool]] = {}
@@ -146,9 +139,9 @@ class MetricRows:
 
     def _column(self, unit: str, name: str) -> list[Any]:
         if unit == ENCOUNTER:
-            return _read(self.encounters, name)
+            return read_field(self.encounters, name)
         if name in self.person_names:
-            return _read(self.persons, name)
+            return read_field(self.persons, name)
         if name in self.encounter_names:
             return self.expand(self.column(ENCOUNTER, name))
         return [p[name] if name in p else self.encounters[i].get(name) for p, i in self._pairs()]
@@ -165,7 +158,7 @@ class MetricRows:
         column = self.column(unit, name)
         if set(map(type, column)) <= _HASHABLE:
             return column
-        return [freeze(v) for v in column]
+        return list(map(freeze, column))
 
     def mask(self, unit: str, cond: Condition | None) -> list[bool]:
         """Return, per row of the unit, whether the condition holds (all True without one)."""
@@ -242,7 +235,7 @@ def encounter_names(template: Template) -> set[str]:
     return names
 
 
-def _read(rows: list[Row], name: str) -> list[Any]:
+def read_field(rows: Sequence[Row], name: str) -> list[Any]:
     """Return one field of every row (C-level iteration for plain dicts)."""
     if set(map(type, rows)) <= {dict}:
         return list(map(dict.get, rows, repeat(name)))  # type: ignore[arg-type]

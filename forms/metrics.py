@@ -48,12 +48,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
-from itertools import chain
+from itertools import chain, compress
+from operator import and_
 from typing import Any
 
 from forms.completeness import Completeness
 from forms.metric_kinds import KINDS
-from forms.metric_rows import PERIOD_DATE, PERIOD_MONTH, Cells, MetricError, MetricRows
+from forms.metric_rows import PERIOD_DATE, PERIOD_MONTH, Cells, MetricError, MetricRows, read_field
 from forms.model import Metric, Template
 from forms.suppression import DEFAULT_SUPPRESS_BELOW, suppress, suppress_cells
 
@@ -61,7 +62,7 @@ __all__ = ["MetricError", "base_set", "compute_metrics"]
 
 log = logging.getLogger(__name__)
 
-COUNTED_STATUSES = ("final", "amended")
+COUNTED_STATUSES = frozenset({"final", "amended"})
 DIMENSION_ALIASES = {"agency": "agency_id"}
 FIELD_DIMENSION = "field"
 
@@ -106,37 +107,55 @@ def base_set(
     records: Iterable[Mapping[str, Any]], start: date | None = None, end: date | None = None
 ) -> tuple[list[Mapping[str, Any]], int]:
     """Return the base set (latest final/amended versions in the period) and the unreadable count."""
-    latest: dict[str, Mapping[str, Any]] = {}
-    skipped = 0
-    for record in records:
-        if not isinstance(record, Mapping):
-            skipped += 1
-            continue
-        key, version = record.get("encounter_id"), record.get("record_version")
-        if not isinstance(key, str) or isinstance(version, bool) or not isinstance(version, int):
-            skipped += 1
-            continue
-        held = latest.get(key)
-        if held is None or held["record_version"] < version:
-            latest[key] = record
-    low = start.isoformat() if start else ""
-    high = end.isoformat() if end else "9999-12-31"
-    kept = [
-        r for r in latest.values() if r.get("record_status") in COUNTED_STATUSES and _within(r, low, high)
-    ]
+    given = records if isinstance(records, list) else list(records)
+    rows = given if set(map(type, given)) <= {dict} else [r for r in given if isinstance(r, Mapping)]
+    ids, versions = read_field(rows, "encounter_id"), read_field(rows, "record_version")
+    if not (set(map(type, ids)) <= {str} and set(map(type, versions)) <= {int}):
+        keep = [type(i) is str and type(v) is int for i, v in zip(ids, versions, strict=True)]
+        rows, ids, versions = (list(compress(x, keep)) for x in (rows, ids, versions))
+    skipped = len(given) - len(rows)
     if skipped:
         log.warning("metrics skipped %d records without an encounter_id and record_version", skipped)
-    return kept, skipped
+    if len(set(ids)) != len(ids):
+        rows = _latest(rows, ids, versions)
+    counted = list(map(COUNTED_STATUSES.__contains__, read_field(rows, "record_status")))
+    if start is not None or end is not None:
+        inside = _Inside(start.isoformat() if start else "", end.isoformat() if end else "9999-12-31")
+        dates = read_field(rows, PERIOD_DATE)
+        within = list(map(inside.__getitem__, dates))
+        if None in dates:  # dated by month only (date_precision = "month")
+            within = [
+                w or (d is None and inside.month(r)) for w, d, r in zip(within, dates, rows, strict=True)
+            ]
+        counted = list(map(and_, counted, within))
+    return list(compress(rows, counted)), skipped
 
 
-def _within(record: Mapping[str, Any], low: str, high: str) -> bool:
-    day = record.get(PERIOD_DATE)
-    if isinstance(day, str):
-        return low <= day <= high
-    month = record.get(PERIOD_MONTH)
-    if isinstance(month, str):
-        return low[:7] <= month <= high[:7]
-    return not low and high.startswith("9999")
+def _latest(rows: list[Mapping[str, Any]], ids: list[Any], versions: list[Any]) -> list[Mapping[str, Any]]:
+    """Return the latest version of each encounter, in first-seen order."""
+    best: dict[str, int] = {}
+    for index, (key, version) in enumerate(zip(ids, versions, strict=True)):
+        held = best.get(key)
+        if held is None or versions[held] < version:
+            best[key] = index
+    return [rows[i] for i in sorted(best.values())]
+
+
+class _Inside(dict[Any, bool]):
+    """Whether an encounter date (YYYY-MM-DD) falls in the period, memoized per date."""
+
+    def __init__(self, low: str, high: str) -> None:
+        super().__init__()
+        self.low, self.high = low, high
+
+    def __missing__(self, day: Any) -> bool:
+        self[day] = inside = isinstance(day, str) and self.low <= day <= self.high
+        return inside
+
+    def month(self, record: Mapping[str, Any]) -> bool:
+        """Return whether a record dated by month only overlaps the period."""
+        month = record.get(PERIOD_MONTH)
+        return isinstance(month, str) and self.low[:7] <= month <= self.high[:7]
 
 
 def person_group(template: Template) -> str | None:

@@ -280,3 +280,48 @@ def test_viewing_a_record_is_audited(login_as: Any, db: sqlite_utils.Database, a
     api.get(f"/api/v1/encounters/{encounter_id}")
     row = db.execute("SELECT actor, action FROM audit_log WHERE target = ? ORDER BY id DESC", [encounter_id])
     assert row.fetchone() == ("sam", "encounter.view")
+
+
+GARBAGE_ANSWERS: list[Any] = [
+    {"persons": "everyone"},
+    {"unit_disposition": "contact_made", "persons": [1, "two", None]},
+    {"unit_disposition": "contact_made", "persons": [{"age_years": {"nv": 5}}]},
+    {"call_source": {"pn": ["x"]}},
+    {"unit_notified_at": "yesterday-ish", "cleared_at": "2026-13-45T99:99:99"},
+    {"team_roles": "behavioral_health_clinician"},
+    {"call_source": ["911", "988"]},
+    {"narrative": {"value": None, "pn": None}},
+    {"no_such_field": 1},
+    {"call_received_at": 12345, "incident_zip": 80205},
+    {"unit_disposition": "contact_made", "persons": [{"age_years": 10**30}]},
+    {"narrative": "lone surrogate \ud800 and nul \u0000"},
+    {"": "", "persons": []},
+]
+
+
+def test_garbage_answers_never_cause_a_server_error(login_as: Any) -> None:
+    api = login_as("responder")
+    for answers in GARBAGE_ANSWERS:
+        for status in ("draft", "final"):
+            response = api.save(answers, status=status)
+            assert response.status_code < 500, (answers, status, response.get_data(as_text=True))
+            assert response.is_json
+
+
+def test_garbage_bodies_never_cause_a_server_error(login_as: Any) -> None:
+    api = login_as("responder")
+    bodies: list[Any] = [
+        [],
+        "text",
+        42,
+        None,
+        {"id": None},
+        {**encounter_body({}), "answers": []},
+        {**encounter_body({}), "base_revision": "one"},
+        {**encounter_body({}), "base_revision": True},
+        {**encounter_body({}), "acknowledged_warnings": "R21"},
+        {**encounter_body({}), "id": 7},
+    ]
+    for body in bodies:
+        response = api.post("/api/v1/encounters", body)
+        assert response.status_code == 400, (body, response.get_data(as_text=True))

@@ -141,6 +141,8 @@ def test_demo_creates_users_once_and_finalized_encounters_that_pass_validation(
 ) -> None:
     code, out, _ = crewlog("demo", "--encounters", "12")
     assert code == 0 and out.count("demo user ") == 3 and "12 finalized encounters" in out
+    saved = tmp_path / "instance" / "demo-users.txt"
+    assert saved.stat().st_mode & 0o777 == 0o600 and "supervisor " in saved.read_text()
     code, out, _ = crewlog("demo", "--encounters", "3", "--seed", "7")
     assert code == 0 and "demo user " not in out  # passwords only on the first run
     db = connect(tmp_path / "instance" / "crewlog.sqlite")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import AuthActions
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from app.roles import ANONYMOUS, ROLE_MATRIX
 
@@ -21,7 +21,13 @@ ARGUMENT_VALUES = {"filename": "css/app.css", "username": "rita"}
 
 def url_for_rule(rule: Rule) -> str:
     """Return a concrete URL for a rule, filling its arguments with harmless values."""
-    values = {name: ARGUMENT_VALUES.get(name, str(uuid.uuid4())) for name in rule.arguments}
+    converters = rule._converters  # the argument types (int ids, uuids, paths)
+    values = {
+        name: 1
+        if isinstance(converters.get(name), IntegerConverter)
+        else ARGUMENT_VALUES.get(name, str(uuid.uuid4()))
+        for name in rule.arguments
+    }
     built = rule.build(values, append_unknown=False)
     assert built is not None
     return built[1]

@@ -1,0 +1,106 @@
+"""The save request of the JSON API and the responder pages: parsing it, and the result of a save."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.errors import BadRequest
+from forms.model import Answers
+
+REQUIRED_KEYS = ("id", "status", "template_id", "template_version", "answers")
+SAVE_STATUSES = ("draft", "final")
+
+
+@dataclass(frozen=True)
+class SaveRequest:
+    """A parsed save request (the JSON API body)."""
+
+    id: str
+    status: str
+    template_id: str
+    template_version: str
+    base_revision: int | None
+    answers: Answers
+    acknowledged_warnings: frozenset[str]
+    body_hash: str
+
+    @property
+    def finalize(self) -> bool:
+        """Return whether the client asks to finalize."""
+        return self.status == "final"
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What a save did: the record's id, revision, status and version, and the messages."""
+
+    id: str
+    revision: int
+    status: str
+    record_version: int | None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    created: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the API response body."""
+        return {
+            "id": self.id,
+            "revision": self.revision,
+            "status": self.status,
+            "record_version": self.record_version,
+            "messages": self.messages,
+        }
+
+
+def parse_request(payload: Any) -> SaveRequest:
+    """Return the save request in a JSON body, or raise BadRequest naming what is wrong."""
+    if not isinstance(payload, Mapping):
+        raise BadRequest("The body must be a JSON object.")
+    missing = [k for k in REQUIRED_KEYS if k not in payload]
+    if missing:
+        raise BadRequest(f"Missing key(s): {', '.join(missing)}.", details={"missing": missing})
+    _expect(isinstance(payload["id"], str) and _is_uuid(payload["id"]), "id", "a UUID string")
+    _expect(payload["status"] in SAVE_STATUSES, "status", "'draft' or 'final'")
+    for key in ("template_id", "template_version"):
+        _expect(isinstance(payload[key], str) and payload[key] != "", key, "a non-empty string")
+    base = payload.get("base_revision")
+    _expect(
+        base is None or (isinstance(base, int) and not isinstance(base, bool) and base >= 0),
+        "base_revision",
+        "null or a whole number",
+    )
+    _expect(isinstance(payload["answers"], Mapping), "answers", "an object keyed by field id")
+    acks = payload.get("acknowledged_warnings", [])
+    _expect(
+        isinstance(acks, list) and all(isinstance(a, str) for a in acks),
+        "acknowledged_warnings",
+        "a list of rule ids",
+    )
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return SaveRequest(
+        payload["id"].lower(),
+        payload["status"],
+        payload["template_id"],
+        payload["template_version"],
+        base,
+        dict(payload["answers"]),
+        frozenset(acks),
+        hashlib.sha256(canonical.encode()).hexdigest(),
+    )
+
+
+def _expect(ok: bool, key: str, what: str) -> None:
+    if not ok:
+        raise BadRequest(f"'{key}' must be {what}.", details={"field": key})
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
