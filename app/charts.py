@@ -23,7 +23,7 @@ PLOT_TOP = 16
 PLOT_HEIGHT = 160
 PLOT_LEFT = 48
 PLOT_RIGHT = 628
-MAX_LABEL = 30
+MAX_LABEL = 26
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def column_chart(points: Sequence[Bar], *, chart_id: str, title: str) -> Markup:
     step = (PLOT_RIGHT - PLOT_LEFT) / max(len(points), 1)
     for index, point in enumerate(points):
         x = PLOT_LEFT + index * step
-        if point.value is not None and top:
+        if point.value and top:
             tall = PLOT_HEIGHT * point.value / top
             parts.append(
                 _rect(

@@ -118,7 +118,7 @@ def cmd_user(args: argparse.Namespace, inst: Instance) -> int:
     password, generated = _password(args)
     with write_transaction(db):
         if args.user_command == "add":
-            _check_team_role(db, args.team_role)
+            _check_code(db, "completed_by_role", args.team_role, "team role")
             users.create(
                 db,
                 args.username,
@@ -144,14 +144,13 @@ def _password(args: argparse.Namespace) -> tuple[str, bool]:
     return users.generate_password(), True
 
 
-def _check_team_role(db: sqlite_utils.Database, team_role: str | None) -> None:
+def _check_code(db: sqlite_utils.Database, field_id: str, value: str | None, what: str) -> None:
+    """Refuse a value that is not a code of the list behind a field of the active template."""
     template = template_versions.active(db)
-    spec = template.fields.get("completed_by_role") if template and team_role else None
+    spec = template.fields.get(field_id) if template and value else None
     codes = template.code_lists.get(spec.code_list or "") if template and spec else None
-    if codes is not None and team_role and not codes.has(team_role):
-        raise CliError(
-            f"unknown team role {team_role!r}: choose one of {', '.join(c.code for c in codes.codes)}"
-        )
+    if codes is not None and value and not codes.has(value):
+        raise CliError(f"unknown {what} {value!r}: choose one of {', '.join(c.code for c in codes.codes)}")
 
 
 def cmd_unit(args: argparse.Namespace, inst: Instance) -> int:
@@ -165,6 +164,7 @@ def cmd_unit(args: argparse.Namespace, inst: Instance) -> int:
             )
         return 0
     agency = inst.settings["agency"]
+    _check_code(db, "program_model", args.program_model, "program model")
     with write_transaction(db):
         unit = units.create(
             db,

@@ -16,7 +16,8 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from itertools import chain
+from itertools import chain, compress, repeat
+from operator import is_not, or_
 from typing import Any
 
 import sqlite_utils
@@ -28,7 +29,7 @@ from app.finalize import RecordContext, state_payload
 from forms.figures import percent
 from forms.metric_rows import ENCOUNTER, MetricRows
 from forms.metrics import base_set, compute_metrics, person_group
-from forms.model import Template
+from forms.model import Field, Template
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,11 @@ def weekly_series(
 
 
 def field_quality(template: Template, encounters: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Return per M, R and Rec field seen in payloads: rows in scope, NOT values, missing recommended ones."""
+    """Return per M, R and Rec field seen in payloads: rows in scope, NOT values, blank recommended ones.
+
+    A row is in scope when the field is relevant there or holds an answer anyway. Counting
+    uses C-level helpers (list.count, compress, map) so a year of a large program stays quick.
+    """
     rows = MetricRows(template, list(encounters), person_group(template))
     found = []
     for f in template.fields.values():
@@ -214,27 +219,34 @@ def field_quality(template: Template, encounters: list[Mapping[str, Any]]) -> li
             continue
         unit = ENCOUNTER if f.group is None else "person"
         column = rows.column(unit, f.generalize.output if f.generalize else f.id)
-        if not f.core and column.count(None) == len(column):
+        absent = column.count(None)
+        if not f.core and absent == len(column):
             continue  # an extended field this program does not collect
-        relevant = rows.mask(unit, f.relevant) if f.relevant else [True] * len(column)
-        scope = [v for v, r in zip(column, relevant, strict=True) if r or v is not None]
-        codes = Counter(v["nv"] for v in scope if isinstance(v, dict) and "nv" in v and "value" not in v)
-        missing = sum(1 for v in scope if v is None or v == "" or v == []) if f.usage == "Rec" else 0
-        nots = sum(codes.values())
-        found.append(
-            {
-                "field": f.id,
-                "label": f.label,
-                "usage": f.usage,
-                "n": len(scope),
-                "not_values": nots,
-                "not_percent": percent(nots, len(scope)),
-                "codes": dict(codes.most_common()),
-                "missing": missing,
-                "missing_percent": percent(missing, len(scope)) if f.usage == "Rec" else None,
-            }
-        )
+        scope = len(column)
+        if f.relevant:
+            scope = sum(map(or_, rows.mask(unit, f.relevant), map(is_not, column, repeat(None))))
+        found.append(_quality_row(f, column, scope, absent - (len(column) - scope)))
     return found
+
+
+def _quality_row(f: Field, column: list[Any], scope: int, absent: int) -> dict[str, Any]:
+    """Return one field's data-quality figures from its payload column."""
+    answers = compress(column, map(isinstance, column, repeat(dict)))
+    codes = Counter(v["nv"] for v in answers if "nv" in v and "value" not in v)
+    nots = sum(codes.values())
+    recommended = f.usage == "Rec"
+    missing = absent + column.count("") + column.count([]) if recommended else 0
+    return {
+        "field": f.id,
+        "label": f.label,
+        "usage": f.usage,
+        "n": scope,
+        "not_values": nots,
+        "not_percent": percent(nots, scope),
+        "codes": dict(codes.most_common()),
+        "missing": missing,
+        "missing_percent": percent(missing, scope) if recommended else None,
+    }
 
 
 def _monday(day: date) -> date:

@@ -122,6 +122,7 @@ class _Combiner:
         self.leading = False
 
     def submit(self, db: sqlite_utils.Database, work: Callable[[sqlite_utils.Database], T]) -> T:
+        """Queue the work, lead a batch when it is this caller's turn, and return its result."""
         job = _Job(work)
         with self.lock:
             self.pending.append(job)

@@ -14,7 +14,8 @@ from app.users import User
 from forms.model import Answers
 
 if TYPE_CHECKING:
-    from app.encounters import Prepared, SaveRequest
+    from app.encounters import Prepared
+    from app.save_request import SaveRequest
 
 COLUMNS = (
     "id, shift_id, unit_id, created_by, status, revision, record_version, template_id, template_version,"

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlite_utils
 from flask import current_app
+from flask_babel import gettext as _
 
 from app import audit, finalize, shifts, template_versions, units
 from app import encounter_store as store
@@ -20,7 +21,9 @@ from app.crypto import Keys, open_answers, seal_answers
 from app.db import combined_write
 from app.errors import Conflict, NotFound, RecordLocked, UnknownTemplate, ValidationFailed
 from app.finalize import Finalizer, RecordContext
-from app.save_request import SaveRequest, SaveResult, parse_request
+from app.save_request import SaveRequest as SaveRequest
+from app.save_request import SaveResult as SaveResult
+from app.save_request import parse_request as parse_request
 from app.users import User
 from forms.model import Answers, Template
 
@@ -42,8 +45,12 @@ def save(
     template = template_versions.get(db, request.template_id, request.template_version)
     if template is None:
         raise UnknownTemplate(
-            f"This server does not hold template {request.template_id} "
-            f"{request.template_version}. Reload the app to get the current form."
+            _(
+                "This server does not hold template %(id)s %(version)s. "
+                "Reload the app to get the current form.",
+                id=request.template_id,
+                version=request.template_version,
+            )
         )
     existing = store.stored_row(db, request.id)
     if existing is not None:
@@ -59,13 +66,16 @@ def _check_existing(
 ) -> SaveResult | None:
     """Return the earlier result for an identical resend; raise if this save is not allowed."""
     if existing["created_by"] != user.id:
-        raise NotFound("No such encounter.")
+        raise NotFound(_("No such encounter."))
     if store.latest_hash(db, request.id, existing["revision"]) == request.body_hash:
         return SaveResult(request.id, existing["revision"], existing["status"], existing["record_version"])
     if existing["status"] not in EDITABLE:
         raise RecordLocked(
-            f"This record is {existing['status']} and can no longer be edited here. "
-            "Ask a supervisor to return it for correction.",
+            _(
+                "This record is %(status)s and can no longer be edited here. "
+                "Ask a supervisor to return it for correction.",
+                status=existing["status"],
+            ),
             status=existing["status"],
         )
     if request.base_revision != existing["revision"]:
@@ -107,7 +117,7 @@ def _prepare(
     status = existing["status"] if existing else "draft"
     answers = request.answers
     if request.finalize:
-        record_version = (record_version or 0) + 1
+        record_version = next_record_version(db, request.id, record_version)
         status = "final" if record_version == 1 else "amended"
         completed_at = previous.get("completed_at") or ctx.now().isoformat(timespec="seconds")
         finalizer = Finalizer(request.id, record_version, user, units.get(db, unit_id), completed_at)
@@ -135,22 +145,32 @@ def _prepare(
     )
     prepared.sealed = seal_answers(template, answers, ctx.keys, request.id)
     prepared.payload = _payload_if_due(template, answers, status, ctx)
-    prepared.columns = _index_columns(template, answers, ctx.keys)
+    prepared.columns = finalize.index_columns(template, answers, ctx.keys)
     prepared.person_keys = [k for k in finalize.person_keys(template, answers, ctx.keys) if k]
     return prepared
+
+
+def next_record_version(db: sqlite_utils.Database, encounter_id: str, current: int | None) -> int:
+    """Return the version a finalize creates: +1 only once the current version was queued for the state."""
+    if current is None:
+        return 1
+    queued = db.execute(
+        "SELECT 1 FROM outbox WHERE encounter_id = ? AND record_version = ?", [encounter_id, current]
+    ).fetchone()
+    return current + 1 if queued else current
 
 
 def _refuse_if_blocked(messages: list[Any], request: SaveRequest, blocking: Any) -> None:
     if blocking(messages):
         raise ValidationFailed(
-            "Some answers need attention: fix the fields listed.", messages=[m.to_json() for m in messages]
+            _("Some answers need attention: fix the fields listed."), messages=[m.to_json() for m in messages]
         )
     unacknowledged = [
         m for m in messages if m.severity == "WARNING" and m.rule not in request.acknowledged_warnings
     ]
     if request.finalize and unacknowledged:
         raise ValidationFailed(
-            "Check each warning and acknowledge it to finalize.",
+            _("Check each warning and acknowledge it to finalize."),
             messages=[m.to_json() for m in unacknowledged],
         )
 
@@ -167,26 +187,6 @@ def _payload_if_due(
     if status not in ("final", "amended") or ctx.settings["sync"]["require_approval"]:
         return None
     return finalize.state_payload(template, answers, ctx)
-
-
-def _index_columns(template: Template, answers: Answers, keys: Keys) -> dict[str, Any]:
-    group = answers.get(next(iter(template.groups), ""))
-    rows = group if isinstance(group, list) else []
-    first = rows[0] if rows and isinstance(rows[0], dict) else {}
-    notified = answers.get("unit_notified_at")
-    local = finalize.real_value(notified)
-    return {
-        "call_received_at": finalize.utc_instant(answers.get("call_received_at")),
-        "unit_notified_at": finalize.utc_instant(notified),
-        "encounter_date": local[:10] if isinstance(local, str) and len(local) >= 10 else None,
-        "primary_need": _plain(first.get("primary_need")),
-        "resolution": _plain(first.get("resolution")),
-        "incident_key": finalize.unique_key(template, answers, keys),
-    }
-
-
-def _plain(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _write(

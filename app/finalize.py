@@ -240,3 +240,24 @@ def state_payload(template: Template, answers: Answers, ctx: RecordContext) -> d
         extended=ctx.extended,
         date_precision=str(template.parameters.get("date_precision", "day")),
     )
+
+
+def index_columns(template: Template, answers: Answers, keys: Keys) -> dict[str, Any]:
+    """Return the indexed encounter columns: UTC times, local date, first person's need and outcome."""
+    group = answers.get(next(iter(template.groups), ""))
+    rows = group if isinstance(group, list) else []
+    first = rows[0] if rows and isinstance(rows[0], dict) else {}
+    notified = answers.get("unit_notified_at")
+    local = real_value(notified)
+    return {
+        "call_received_at": utc_instant(answers.get("call_received_at")),
+        "unit_notified_at": utc_instant(notified),
+        "encounter_date": local[:10] if isinstance(local, str) and len(local) >= 10 else None,
+        "primary_need": _plain(first.get("primary_need")),
+        "resolution": _plain(first.get("resolution")),
+        "incident_key": unique_key(template, answers, keys),
+    }
+
+
+def _plain(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -69,6 +69,7 @@ def require_roles(roles: Iterable[str]) -> Callable[[], Any]:
     allowed = frozenset(roles)
 
     def check_role() -> Any:
+        """Let the request through, or refuse it (401/redirect when anonymous, 403 otherwise)."""
         if persona(current_user) in allowed:
             return None
         if current_user.is_authenticated:

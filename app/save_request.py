@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from app.errors import BadRequest
 from forms.model import Answers
 
@@ -60,26 +63,28 @@ class SaveResult:
 def parse_request(payload: Any) -> SaveRequest:
     """Return the save request in a JSON body, or raise BadRequest naming what is wrong."""
     if not isinstance(payload, Mapping):
-        raise BadRequest("The body must be a JSON object.")
+        raise BadRequest(_("The body must be a JSON object."))
     missing = [k for k in REQUIRED_KEYS if k not in payload]
     if missing:
-        raise BadRequest(f"Missing key(s): {', '.join(missing)}.", details={"missing": missing})
-    _expect(isinstance(payload["id"], str) and _is_uuid(payload["id"]), "id", "a UUID string")
-    _expect(payload["status"] in SAVE_STATUSES, "status", "'draft' or 'final'")
+        raise BadRequest(
+            _("Missing key(s): %(keys)s.", keys=", ".join(missing)), details={"missing": missing}
+        )
+    _expect(isinstance(payload["id"], str) and _is_uuid(payload["id"]), "id", _l("a UUID string"))
+    _expect(payload["status"] in SAVE_STATUSES, "status", _l("'draft' or 'final'"))
     for key in ("template_id", "template_version"):
-        _expect(isinstance(payload[key], str) and payload[key] != "", key, "a non-empty string")
+        _expect(isinstance(payload[key], str) and payload[key] != "", key, _l("a non-empty string"))
     base = payload.get("base_revision")
     _expect(
         base is None or (isinstance(base, int) and not isinstance(base, bool) and base >= 0),
         "base_revision",
-        "null or a whole number",
+        _l("null or a whole number"),
     )
-    _expect(isinstance(payload["answers"], Mapping), "answers", "an object keyed by field id")
+    _expect(isinstance(payload["answers"], Mapping), "answers", _l("an object keyed by field id"))
     acks = payload.get("acknowledged_warnings", [])
     _expect(
         isinstance(acks, list) and all(isinstance(a, str) for a in acks),
         "acknowledged_warnings",
-        "a list of rule ids",
+        _l("a list of rule ids"),
     )
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return SaveRequest(
@@ -94,9 +99,9 @@ def parse_request(payload: Any) -> SaveRequest:
     )
 
 
-def _expect(ok: bool, key: str, what: str) -> None:
+def _expect(ok: bool, key: str, what: Any) -> None:
     if not ok:
-        raise BadRequest(f"'{key}' must be {what}.", details={"field": key})
+        raise BadRequest(_("'%(key)s' must be %(what)s.", key=key, what=str(what)), details={"field": key})
 
 
 def _is_uuid(text: str) -> bool:

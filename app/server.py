@@ -50,7 +50,9 @@ def serve(
     if workers <= 1:
         if after_fork:
             after_fork()
-        waitress.serve(make_app(), sockets=[sock], threads=threads, ident="Crewlog")
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly when asked to
+        with contextlib.suppress(KeyboardInterrupt):
+            waitress.serve(make_app(), sockets=[sock], threads=threads, ident="Crewlog")
         return
     children = [_fork_worker(make_app, sock, threads) for _ in range(workers)]
     sock.close()

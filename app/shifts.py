@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
+from flask_babel import gettext as _
 
 _COLUMNS = "id, unit_id, started_by, started_at, ended_at, crew"
 
@@ -51,7 +52,7 @@ def start(
 ) -> Shift:
     """Start a shift for a unit; a unit has at most one open shift."""
     if open_for_unit(db, unit_id):
-        raise ShiftError("this unit already has an open shift: end it first")
+        raise ShiftError(_("this unit already has an open shift: end it first"))
     cursor = db.execute(
         "INSERT INTO shifts (unit_id, started_by, started_at, crew) VALUES (?, ?, ?, ?)",
         [unit_id, user_id, started_at or _now(), json.dumps(crew)],
@@ -65,7 +66,7 @@ def end(db: sqlite_utils.Database, shift_id: int, *, ended_at: str | None = None
     """End an open shift."""
     shift = get(db, shift_id)
     if shift is None or shift.ended_at:
-        raise ShiftError("no open shift to end")
+        raise ShiftError(_("no open shift to end"))
     db.execute("UPDATE shifts SET ended_at = ? WHERE id = ?", [ended_at or _now(), shift_id])
     ended = get(db, shift_id)
     assert ended is not None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
+from flask_babel import gettext as _
 
 CALL_SIGN_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _-]{0,19}")
 _COLUMNS = "id, call_sign, program_model, home_county, active"
@@ -40,9 +41,11 @@ def create(
 ) -> Unit:
     """Create a unit and return it."""
     if not CALL_SIGN_PATTERN.fullmatch(call_sign):
-        raise UnitError(f"invalid call sign {call_sign!r}: use up to 20 letters, digits, spaces, '_' or '-'")
+        raise UnitError(
+            _("invalid call sign %(name)r: use up to 20 letters, digits, spaces, '_' or '-'", name=call_sign)
+        )
     if by_call_sign(db, call_sign):
-        raise UnitError(f"unit {call_sign!r} already exists")
+        raise UnitError(_("unit %(name)r already exists", name=call_sign))
     db.execute(
         "INSERT INTO units (call_sign, program_model, home_county, active) VALUES (?, ?, ?, 1)",
         [call_sign, program_model, home_county],

@@ -11,6 +11,7 @@ from typing import Any
 import sqlite_utils
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
 
 ROLES = ("responder", "supervisor", "admin")
 MIN_PASSWORD_LENGTH = 12
@@ -71,14 +72,16 @@ def _user(row: Any) -> User | None:
 def check_role(role: str) -> str:
     """Return the role if known, else raise naming the allowed roles."""
     if role not in ROLES:
-        raise UserError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+        raise UserError(
+            _("unknown role %(role)r: choose one of %(roles)s", role=role, roles=", ".join(ROLES))
+        )
     return role
 
 
 def check_password(password: str) -> str:
     """Return the password if it is long enough, else raise saying how long it must be."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"password too short: use at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(_("password too short: use at least %(n)s characters", n=MIN_PASSWORD_LENGTH))
     return password
 
 
@@ -93,11 +96,13 @@ def create(
 ) -> User:
     """Create a user with an argon2id password hash and return it."""
     if not USERNAME_PATTERN.fullmatch(username):
-        raise UserError(f"invalid username {username!r}: use 2-40 letters, digits, '.', '_' or '-'")
+        raise UserError(
+            _("invalid username %(name)r: use 2-40 letters, digits, '.', '_' or '-'", name=username)
+        )
     check_role(role)
     check_password(password)
     if by_username(db, username):
-        raise UserError(f"user {username!r} already exists")
+        raise UserError(_("user %(name)r already exists", name=username))
     db.execute(
         "INSERT INTO users (username, password_hash, role, display_name, team_role, active, created_at)"
         " VALUES (?, ?, ?, ?, ?, 1, ?)",
@@ -134,7 +139,7 @@ def require(db: sqlite_utils.Database, username: str) -> User:
     """Return the user or raise UserError naming the unknown username."""
     user = by_username(db, username)
     if user is None:
-        raise UserError(f"no user named {username!r}")
+        raise UserError(_("no user named %(name)r", name=username))
     return user
 
 

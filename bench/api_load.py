@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import socket
@@ -43,11 +44,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def prepare_instance(folder: Path, clients: int) -> Path:
+def prepare_instance(folder: Path, clients: int, workers: int) -> Path:
     """Create the instance, one responder per client and units with open shifts; return the config."""
     config = folder / "crewlog.toml"
     config.write_text(
-        f'[server]\ninstance_path = "{folder / "instance"}"\nthreads = 8\nworkers = 2\n'
+        f'[server]\ninstance_path = "{folder / "instance"}"\nthreads = 8\nworkers = {workers}\n'
         "[security]\nsecure_cookies = false\nlogin_max_failures = 1000\n",
         encoding="utf-8",
     )
@@ -198,6 +199,7 @@ class Tablet(threading.Thread):
         ]  # fmt: skip
 
     def run(self) -> None:
+        """Send the prepared bodies at the paced rate until the deadline."""
         bodies = self.bodies
         self.start_signal.wait()
         deadline = time.perf_counter() + self.seconds
@@ -227,12 +229,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="serving processes")
     parser.add_argument(
         "--rate", type=float, default=10.0, help="submits/s per client; 0 = as fast as possible"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        config = prepare_instance(Path(folder), args.clients)
+        config = prepare_instance(Path(folder), args.clients, args.workers)
         port = free_port()
         with (Path(folder) / "serve.log").open("wb") as log:
             server = start_server(config, port, log)
@@ -283,7 +286,10 @@ def run_clients(base: str, args: argparse.Namespace) -> int:
         return 1
     p50, p95 = statistics.median(latencies), latencies[int(0.95 * (len(latencies) - 1))]
     p99, rate = latencies[int(0.99 * (len(latencies) - 1))], len(latencies) / wall
-    print(f"clients {args.clients}, paced at {args.rate or 'max'} submits/s each, {wall:.1f} s")
+    print(
+        f"clients {args.clients}, paced at {args.rate or 'max'} submits/s each, {wall:.1f} s,"
+        f" server processes {args.workers}"
+    )
     print(f"finalized {len(latencies)} encounters, {len(failures)} failed {failures[:2]}")
     print(f"latency p50 {p50:.1f} ms  p95 {p95:.1f} ms  p99 {p99:.1f} ms")
     print(f"throughput {rate:.0f} submits/s (budget: p95 <= {P95_BUDGET_MS:.0f} ms, >= {RATE_FLOOR:.0f}/s)")

@@ -59,8 +59,9 @@ YEARS = 4
 def make_app(instance: Path) -> Flask:
     """Return an app on a fresh instance with a supervisor and four units."""
     users.use_fast_hashing()
-    app = create_app({"TESTING": True, "server": {"instance_path": str(instance)},
-                      "security": {"secure_cookies": False}})
+    app = create_app(
+        {"TESTING": True, "server": {"instance_path": str(instance)}, "security": {"secure_cookies": False}}
+    )
     db = app_db.connect(app.config["DATABASE"])
     users.create(db, "boss", PASSWORD, "supervisor", display_name="Bench Supervisor")
     for call_sign in UNITS:
@@ -82,11 +83,22 @@ def distinct_payloads(app: Flask, count: int, rng: random.Random) -> list[dict[s
     for n in range(count):
         moment = start + timedelta(minutes=rng.randint(0, 300 * 24 * 60))
         answers, cleared = scenario.encounter(moment, ["behavioral_health_clinician", "emt"], "08031")
-        answers.update(encounter_id=str(uuid.uuid4()), record_version=1, template_id=template.id,
-                       template_version=template.version, record_status="final", agency_id="ST-BENCH",
-                       software_name="Crewlog", software_version="1.0.0", program_model="community_responder",
-                       unit_id=UNITS[n % len(UNITS)], incident_state="08", completed_by_user="bench",
-                       completed_by_role="emt", completed_at=cleared.isoformat(timespec="seconds"))
+        answers.update(
+            encounter_id=str(uuid.uuid4()),
+            record_version=1,
+            template_id=template.id,
+            template_version=template.version,
+            record_status="final",
+            agency_id="ST-BENCH",
+            software_name="Crewlog",
+            software_version="1.0.0",
+            program_model="community_responder",
+            unit_id=UNITS[n % len(UNITS)],
+            incident_state="08",
+            completed_by_user="bench",
+            completed_by_role="emt",
+            completed_at=cleared.isoformat(timespec="seconds"),
+        )
         for person in answers.get("persons", []):
             person["repeat_client"] = rng.random() < 0.35
         payloads.append(state_payload(template, normalize(template, answers, finalize=True), ctx))
@@ -122,16 +134,30 @@ def seed(app: Flask, payloads: list[dict[str, Any]], total: int, last_day: date,
     db.conn.close()
 
 
-def _insert(db: Any, payload: dict[str, Any], author: int, unit_id: int, day: date, now: str, seq: int) -> None:
+def _insert(
+    db: Any, payload: dict[str, Any], author: int, unit_id: int, day: date, now: str, seq: int
+) -> None:
     encounter_id = payload["encounter_id"]
-    db.execute("INSERT INTO encounters (id, unit_id, created_by, status, revision, record_version, template_id,"
-               " template_version, answers, encounter_date, created_at, updated_at)"
-               " VALUES (?, ?, ?, 'approved', 1, 1, ?, ?, '{}', ?, ?, ?)",
-               [encounter_id, unit_id, author, payload["template_id"], payload["template_version"],
-                day.isoformat(), now, now])
-    db.execute("INSERT INTO metric_records (encounter_id, record_version, unit_id, encounter_date, payload, seq)"
-               " VALUES (?, 1, ?, ?, ?, ?)",
-               [encounter_id, unit_id, day.isoformat(), json.dumps(payload, separators=(",", ":")), seq])
+    db.execute(
+        "INSERT INTO encounters (id, unit_id, created_by, status, revision, record_version, template_id,"
+        " template_version, answers, encounter_date, created_at, updated_at)"
+        " VALUES (?, ?, ?, 'approved', 1, 1, ?, ?, '{}', ?, ?, ?)",
+        [
+            encounter_id,
+            unit_id,
+            author,
+            payload["template_id"],
+            payload["template_version"],
+            day.isoformat(),
+            now,
+            now,
+        ],
+    )
+    db.execute(
+        "INSERT INTO metric_records (encounter_id, record_version, unit_id, encounter_date, payload, seq)"
+        " VALUES (?, 1, ?, ?, ?, ?)",
+        [encounter_id, unit_id, day.isoformat(), json.dumps(payload, separators=(",", ":")), seq],
+    )
 
 
 def login(app: Flask) -> FlaskClient:
@@ -139,9 +165,12 @@ def login(app: Flask) -> FlaskClient:
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page)
+        r'name="csrf_token" value="([^"]+)"', page
+    )
     assert token is not None
-    response = client.post("/login", data={"username": "boss", "password": PASSWORD, "csrf_token": token.group(1)})
+    response = client.post(
+        "/login", data={"username": "boss", "password": PASSWORD, "csrf_token": token.group(1)}
+    )
     assert response.status_code == 302, response.status_code
     return client
 
@@ -154,8 +183,15 @@ def timed_get(client: FlaskClient, url: str) -> tuple[float, int, str]:
     return time.perf_counter() - began, response.status_code, body
 
 
-def measure(app: Flask, client: FlaskClient, label: str, start: date, end: date, rng: random.Random,
-            payloads: list[dict[str, Any]]) -> list[str]:
+def measure(
+    app: Flask,
+    client: FlaskClient,
+    label: str,
+    start: date,
+    end: date,
+    rng: random.Random,
+    payloads: list[dict[str, Any]],
+) -> list[str]:
     """Print the figures of one question; return the budget misses."""
     url = f"/supervisor/metrics?start={start}&end={end}"
     began = time.perf_counter()
@@ -170,19 +206,31 @@ def measure(app: Flask, client: FlaskClient, label: str, start: date, end: date,
     author = users.by_username(db, "boss")
     assert author is not None
     seq = db.execute("SELECT max(seq) FROM metric_records").fetchone()[0] + 1
-    _insert(db, vary(payloads[0], end, rng, 1000), author.id, units.list_all(db)[0].id, end,
-            datetime.now(ZONE).isoformat(timespec="seconds"), seq)
+    _insert(
+        db,
+        vary(payloads[0], end, rng, 1000),
+        author.id,
+        units.list_all(db)[0].id,
+        end,
+        datetime.now(ZONE).isoformat(timespec="seconds"),
+        seq,
+    )
     db.conn.close()
     after, after_status, after_body = timed_get(client, url)
     began = time.perf_counter()
     report_cache.reports.wait()
     recompute = time.perf_counter() - began
-    print(f"{label}: {encounters.group(1)} encounters in range | first request {first:.3f} s ({status}) |"
-          f" cold report {cold:.2f} s | page {page:.3f} s | after a new record {after:.3f} s"
-          f" ({after_status}, {'last report shown' if 'data-stale' in after_body else 'fresh'}),"
-          f" recompute {recompute:.2f} s")
-    return [f"{label}: {name} {seconds:.3f} s > {BUDGET_S} s"
-            for name, seconds in (("page", page), ("page after a new record", after)) if seconds > BUDGET_S]
+    print(
+        f"{label}: {encounters.group(1)} encounters in range | first request {first:.3f} s ({status}) |"
+        f" cold report {cold:.2f} s | page {page:.3f} s | after a new record {after:.3f} s"
+        f" ({after_status}, {'last report shown' if 'data-stale' in after_body else 'fresh'}),"
+        f" recompute {recompute:.2f} s"
+    )
+    return [
+        f"{label}: {name} {seconds:.3f} s > {BUDGET_S} s"
+        for name, seconds in (("page", page), ("page after a new record", after))
+        if seconds > BUDGET_S
+    ]
 
 
 def main() -> int:
@@ -198,12 +246,15 @@ def main() -> int:
         payloads = distinct_payloads(app, args.distinct, rng)
         last_day = datetime.now(ZONE).date()
         seed(app, payloads, args.total, last_day, rng)
-        print(f"seeded {args.total} encounters ({args.distinct} distinct shaped payloads) in"
-              f" {time.perf_counter() - began:.1f} s")
+        print(
+            f"seeded {args.total} encounters ({args.distinct} distinct shaped payloads) in"
+            f" {time.perf_counter() - began:.1f} s"
+        )
         client = login(app)
         misses = measure(app, client, "one year", last_day - timedelta(days=364), last_day, rng, payloads)
-        misses += measure(app, client, "four years", last_day - timedelta(days=YEARS * 365 - 1), last_day, rng,
-                          payloads)
+        misses += measure(
+            app, client, "four years", last_day - timedelta(days=YEARS * 365 - 1), last_day, rng, payloads
+        )
     for miss in misses:
         print("OVER BUDGET:", miss)
     return 1 if misses else 0

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import ChainMap, Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping
-from itertools import chain, compress
-from operator import and_
-from typing import Any
+from itertools import chain, compress, repeat
+from operator import and_, is_not, not_
+from typing import Any, cast
 
 from forms.derive import elapsed_seconds, first_instant
 from forms.figures import AGGREGATIONS, count_figures, duration_figures, number, rate_figures
@@ -20,6 +20,19 @@ from forms.metric_rows import Cells, MetricError, MetricRows, freeze
 from forms.model import Metric
 
 Figures = dict[str, Any]
+Restriction = list[bool] | None
+_PLAIN_NUMBERS = {int, float, type(None)}
+_PLAIN_KEYS = {str, int, type(None)}
+
+
+def _present(values: Iterable[int | float | None]) -> list[int | float]:
+    """Return the values that are not None (C-level filter)."""
+    found = list(values)
+    return cast(list[int | float], list(compress(found, map(is_not, found, repeat(None)))))
+
+
+def _restrict(mask: list[bool], within: Restriction) -> list[bool]:
+    return mask if within is None else list(map(and_, mask, within))
 
 
 def key_of(value: Any) -> Hashable | None:
@@ -33,20 +46,29 @@ def key_of(value: Any) -> Hashable | None:
 
 def keys(rows: MetricRows, unit: str, name: str) -> list[Hashable | None]:
     """Return the distinct-count key of every row (plain strings pass straight through)."""
-    return [v if type(v) is str and v else key_of(v) for v in rows.column(unit, name)]
+    column = rows.column(unit, name)
+    if set(map(type, column)) <= _PLAIN_KEYS and "" not in column:
+        return column
+    found: list[Hashable | None] = list(column)
+    for index in compress(range(len(column)), map(not_, map(_PLAIN_KEYS.__contains__, map(type, column)))):
+        found[index] = key_of(column[index])
+    return [None if k == "" else k for k in found] if "" in found else found
 
 
 def numbers(rows: MetricRows, unit: str, name: str) -> list[int | float | None]:
-    """Return the real number of every row, or None (plain integers pass straight through)."""
-    return [v if type(v) is int else number(v) for v in rows.column(unit, name)]
+    """Return the real number of every row, or None (plain numbers pass straight through)."""
+    column = rows.column(unit, name)
+    if set(map(type, column)) <= _PLAIN_NUMBERS:
+        return column
+    return [v if type(v) in _PLAIN_NUMBERS else number(v) for v in column]
 
 
 class Count:
     """Rows matching `filter`, distinct values of `distinct`, or the sum of `sum`."""
 
-    def __init__(self, rows: MetricRows, unit: str, metric: Metric) -> None:
+    def __init__(self, rows: MetricRows, unit: str, metric: Metric, within: Restriction = None) -> None:
         spec = metric.spec
-        self.mask = rows.mask(unit, spec.get("filter"))
+        self.mask = _restrict(rows.mask(unit, spec.get("filter")), within)
         self.keys = keys(rows, unit, spec["distinct"]) if "distinct" in spec else None
         self.numbers = numbers(rows, unit, spec["sum"]) if "sum" in spec else None
 
@@ -55,7 +77,7 @@ class Count:
         if self.keys is not None:
             return count_figures(len(set(compress(self.keys, self.mask)) - {None}))
         if self.numbers is not None:
-            found = [n for n in compress(self.numbers, self.mask) if n is not None]
+            found = _present(compress(self.numbers, self.mask))
             return count_figures(sum(found), len(found))
         return count_figures(self.mask.count(True))
 
@@ -78,9 +100,9 @@ class Count:
 class Rate:
     """Denominator rows, and those of them also matching the numerator (distinct keys if asked)."""
 
-    def __init__(self, rows: MetricRows, unit: str, metric: Metric) -> None:
+    def __init__(self, rows: MetricRows, unit: str, metric: Metric, within: Restriction = None) -> None:
         spec = metric.spec
-        self.den = rows.mask(unit, spec["denominator"])
+        self.den = _restrict(rows.mask(unit, spec["denominator"]), within)
         self.num = list(map(and_, self.den, rows.mask(unit, spec["numerator"])))
         self.keys = keys(rows, unit, spec["distinct"]) if "distinct" in spec else None
 
@@ -105,12 +127,12 @@ class Rate:
 class Duration:
     """Seconds per matching row, from a payload value or from start/end fields with fallbacks."""
 
-    def __init__(self, rows: MetricRows, unit: str, metric: Metric) -> None:
+    def __init__(self, rows: MetricRows, unit: str, metric: Metric, within: Restriction = None) -> None:
         spec = metric.spec
         self.aggregations = tuple(spec.get("aggregations") or AGGREGATIONS)
-        self.mask = rows.mask(unit, spec.get("filter"))
+        self.mask = _restrict(rows.mask(unit, spec.get("filter")), within)
         if "value" in spec:
-            self.seconds = [v if v is None or v >= 0 else None for v in numbers(rows, unit, spec["value"])]
+            self.seconds = _non_negative(numbers(rows, unit, spec["value"]))
         elif "start" in spec and "end" in spec:
             self.seconds = _intervals(rows, unit, tuple(spec["start"]), tuple(spec["end"]))
         else:
@@ -118,7 +140,7 @@ class Duration:
 
     def total(self) -> Figures:
         """Return the figures over all rows."""
-        found = [s for s in compress(self.seconds, self.mask) if s is not None]
+        found = _present(compress(self.seconds, self.mask))
         return duration_figures(found, self.aggregations)
 
     def by_cells(self, cells: list[Cells], universe: Iterable[Any]) -> dict[Any, Figures]:
@@ -133,6 +155,13 @@ class Duration:
 
 def _seconds(value: int | float | None) -> int | float | None:
     return value if value is not None and value >= 0 else None
+
+
+def _non_negative(seconds: list[int | float | None]) -> list[int | float | None]:
+    """Return the durations with negative ones (never valid) dropped to None."""
+    if min(_present(seconds), default=0) >= 0:
+        return seconds
+    return [_seconds(s) for s in seconds]
 
 
 def _intervals(rows: MetricRows, unit: str, start: tuple[str, ...], end: tuple[str, ...]) -> list[Any]:

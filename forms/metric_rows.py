@@ -1,22 +1,21 @@
-"""Lay out payload records as columns so metric conditions run once per distinct input.
+"""Lay out payload records as columns for metrics: encounter rows and person rows.
 
 Metrics read two kinds of rows: encounters, and person rows (one per person, reading
-its encounter's values too). A condition depends only on the fields it names, so each
-condition is compiled once and evaluated once per distinct combination of those fields'
-values; every other row is a dictionary hit. Masks, columns and breakdown cells are
-cached per unit, so metrics sharing a denominator (e.g. `in_person`) share the work.
+its encounter's values too). Records are large dicts scattered in memory, so reading
+one field of every record costs far more than scanning a list: each field is read once
+per unit with C-level iteration (map over dict.get) and cached; a person row's
+encounter values are copied by index; which fields a record holds is learnt from its
+key signature in one pass per unit. Conditions become masks in forms/metric_masks.py.
 """
 
 from __future__ import annotations
 
-import ast
-import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from itertools import chain, repeat
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import chain, compress, repeat
 from typing import Any
 
-from forms.conditions import compile_condition
+from forms.metric_masks import Masks
 from forms.model import Condition, Template
 
 ENCOUNTER = "encounter"
@@ -29,6 +28,8 @@ Cells = tuple[Any, ...]
 
 _SCALARS = (str, int, float, bool)
 _HASHABLE = {str, int, float, bool, type(None)}
+_OTHER = {dict}  # unhashable JSON values other than lists
+_OBJECT = object()  # tags a frozen JSON object; never equal to anything in JSON
 
 
 class MetricError(ValueError):
@@ -36,54 +37,55 @@ class MetricError(ValueError):
 
 
 def freeze(value: Any) -> Any:
-    """Return a hashable stand-in for a JSON value: a scalar itself, a list or object as (repr,)."""
-    return value if type(value) in _HASHABLE else (repr(value),)
+    """Return a hashable stand-in for a JSON value (a list becomes a tuple, an object a tagged tuple)."""
+    kind = type(value)
+    if kind in _HASHABLE:
+        return value
+    if kind is list:
+        flat = tuple(value)
+        return flat if _hashable(flat) else tuple(map(freeze, value))
+    if kind is dict:
+        items = (_OBJECT, *value.items())
+        return items if _hashable(items) else (_OBJECT, *((k, freeze(v)) for k, v in value.items()))
+    return (_OBJECT, ("", repr(value)))
+
+
+def frozen_column(column: list[Any]) -> list[Any]:
+    """Return a column with every list and object frozen (touching only those rows)."""
+    types = set(map(type, column))
+    if types <= _HASHABLE:
+        return column
+    out = list(column)
+    if list in types:
+        lists = list(map(isinstance, column, repeat(list)))
+        flats = list(map(tuple, compress(column, lists)))
+        if not _hashable(tuple(flats)):  # a list inside a list: freeze those in full
+            flats = list(map(freeze, compress(column, lists)))
+        if types == {list}:
+            return flats
+        for index, flat in zip(compress(range(len(column)), lists), flats, strict=True):
+            out[index] = flat
+    if types - _HASHABLE - {list}:
+        for index in compress(range(len(column)), map(_OTHER.__contains__, map(type, column))):
+            out[index] = freeze(column[index])
+    return out
+
+
+def _hashable(value: tuple[Any, ...]) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def thaw(value: Any) -> Any:
     """Return the JSON value a frozen stand-in was made from (JSON never holds tuples)."""
-    return ast.literal_eval(value[0]) if type(value) is tuple else value
-
-
-def referenced_fields(
-    cond: Any, filters: Mapping[str, Condition], seen: frozenset[str] = frozenset()
-) -> list[str]:
-    """Return the field names a condition reads, named filters resolved, in first-use order."""
-    names: list[str] = []
-    if isinstance(cond, Mapping):
-        if "field" in cond:
-            names.append(str(cond["field"]))
-        for key in ("all", "any"):
-            for part in cond.get(key) or ():
-                names += referenced_fields(part, filters, seen)
-        if "not" in cond:
-            names += referenced_fields(cond["not"], filters, seen)
-        name = cond.get("use")
-        if isinstance(name, str) and name in filters and name not in seen:
-            names += referenced_fields(filters[name], filters, seen | {name})
-    return list(dict.fromkeys(names))
-
-
-class _Memo(dict[tuple[Any, ...], bool]):
-    """Condition results keyed by the frozen values of the fields the condition reads."""
-
-    def __init__(
-        self, test: Callable[[Row, Row | None], bool], names: Sequence[str], in_row: set[str] | None
-    ):
-        super().__init__()
-        self.test = test
-        self.names = names
-        self.in_row = in_row
-
-    def __missing__(self, key: tuple[Any, ...]) -> bool:
-        pairs = [(n, thaw(v)) for n, v in zip(self.names, key, strict=True) if v is not None]
-        if self.in_row is None:
-            result = self.test(dict(pairs), None)
-        else:
-            values = {n: v for n, v in pairs if n not in self.in_row}
-            result = self.test(values, {n: v for n, v in pairs if n in self.in_row})
-        self[key] = result
-        return result
+    if type(value) is not tuple:
+        return value
+    if value and value[0] is _OBJECT:
+        return {k: thaw(v) for k, v in value[1:]}
+    return [thaw(v) for v in value]
 
 
 class _Numbering(dict[tuple[str, ...], int]):
@@ -118,7 +120,8 @@ class MetricRows:
         if not set(map(type, self.persons)) <= {dict}:  # drop rows that are not objects
             self.persons, self.owner = _rows_with_owner(lists)
         self._columns: dict[tuple[str, str], list[Any]] = {}
-        self._masks: dict[tuple[str, str], list[bool]] = {}
+        self._frozen: dict[tuple[str, str, str], list[Any]] = {}
+        self.masks = Masks(self)
         self._cells: dict[tuple[str, str], list[Cells]] = {}
         self._signatures: dict[str, tuple[list[int], list[frozenset[str]], list[int]]] = {}
 
@@ -154,35 +157,17 @@ class MetricRows:
         return list(map(per_encounter.__getitem__, self.owner))
 
     def frozen(self, unit: str, name: str) -> list[Any]:
-        """Return a column with hashable values."""
-        column = self.column(unit, name)
-        if set(map(type, column)) <= _HASHABLE:
-            return column
-        return list(map(freeze, column))
+        """Return a column with hashable values (lists and objects frozen), cached."""
+        key = (unit, "\0frozen", name)
+        if key not in self._frozen:
+            self._frozen[key] = frozen_column(self.column(unit, name))
+        return self._frozen[key]
+
+    thaw = staticmethod(thaw)
 
     def mask(self, unit: str, cond: Condition | None) -> list[bool]:
         """Return, per row of the unit, whether the condition holds (all True without one)."""
-        key = (unit, json.dumps(cond, sort_keys=True, default=str))
-        if key not in self._masks:
-            self._masks[key] = self._evaluate(unit, cond)
-        return self._masks[key]
-
-    def _evaluate(self, unit: str, cond: Condition | None) -> list[bool]:
-        size = self.size(unit)
-        if cond is None:
-            return [True] * size
-        filters, params = self.template.filters, self.template.parameters
-        test = compile_condition(cond, self.template, filters=filters, params=params)
-        names = referenced_fields(cond, filters)
-        if unit == ENCOUNTER and self.person_names.intersection(names):
-            return [test(e, None) for e in self.encounters]  # "in some person row": read whole records
-        if not names:
-            return [test({}, None if unit == ENCOUNTER else {})] * size
-        if unit != ENCOUNTER and self.encounter_names.issuperset(names):
-            return self.expand(self.mask(ENCOUNTER, cond))
-        in_row = None if unit == ENCOUNTER else {n for n in names if n not in self.encounter_names}
-        memo = _Memo(test, names, in_row)
-        return list(map(memo.__getitem__, zip(*(self.frozen(unit, n) for n in names), strict=True)))
+        return self.masks.mask(unit, cond)
 
     def holding(self, unit: str, name: str) -> list[bool]:
         """Return, per row, whether the row holds the field id at all (from key signatures)."""

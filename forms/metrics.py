@@ -48,13 +48,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
-from itertools import chain, compress
-from operator import and_
+from itertools import chain
 from typing import Any
 
 from forms.completeness import Completeness
+from forms.metric_base import Window, base_set
 from forms.metric_kinds import KINDS
-from forms.metric_rows import PERIOD_DATE, PERIOD_MONTH, Cells, MetricError, MetricRows, read_field
+from forms.metric_rows import Cells, MetricError, MetricRows
 from forms.model import Metric, Template
 from forms.suppression import DEFAULT_SUPPRESS_BELOW, suppress, suppress_cells
 
@@ -62,7 +62,6 @@ __all__ = ["MetricError", "base_set", "compute_metrics"]
 
 log = logging.getLogger(__name__)
 
-COUNTED_STATUSES = frozenset({"final", "amended"})
 DIMENSION_ALIASES = {"agency": "agency_id"}
 FIELD_DIMENSION = "field"
 
@@ -99,63 +98,8 @@ def compute_metrics(
         if last_usable is None or (end is not None and end <= last_usable):
             results[metric.id] = context.compute(metric)
         else:
-            results[metric.id] = _waiting(template, context, metric, records, start, end, last_usable)
+            results[metric.id] = _waiting(context, metric, end, last_usable)
     return {"period": period, "metrics": results}
-
-
-def base_set(
-    records: Iterable[Mapping[str, Any]], start: date | None = None, end: date | None = None
-) -> tuple[list[Mapping[str, Any]], int]:
-    """Return the base set (latest final/amended versions in the period) and the unreadable count."""
-    given = records if isinstance(records, list) else list(records)
-    rows = given if set(map(type, given)) <= {dict} else [r for r in given if isinstance(r, Mapping)]
-    ids, versions = read_field(rows, "encounter_id"), read_field(rows, "record_version")
-    if not (set(map(type, ids)) <= {str} and set(map(type, versions)) <= {int}):
-        keep = [type(i) is str and type(v) is int for i, v in zip(ids, versions, strict=True)]
-        rows, ids, versions = (list(compress(x, keep)) for x in (rows, ids, versions))
-    skipped = len(given) - len(rows)
-    if skipped:
-        log.warning("metrics skipped %d records without an encounter_id and record_version", skipped)
-    if len(set(ids)) != len(ids):
-        rows = _latest(rows, ids, versions)
-    counted = list(map(COUNTED_STATUSES.__contains__, read_field(rows, "record_status")))
-    if start is not None or end is not None:
-        inside = _Inside(start.isoformat() if start else "", end.isoformat() if end else "9999-12-31")
-        dates = read_field(rows, PERIOD_DATE)
-        within = list(map(inside.__getitem__, dates))
-        if None in dates:  # dated by month only (date_precision = "month")
-            within = [
-                w or (d is None and inside.month(r)) for w, d, r in zip(within, dates, rows, strict=True)
-            ]
-        counted = list(map(and_, counted, within))
-    return list(compress(rows, counted)), skipped
-
-
-def _latest(rows: list[Mapping[str, Any]], ids: list[Any], versions: list[Any]) -> list[Mapping[str, Any]]:
-    """Return the latest version of each encounter, in first-seen order."""
-    best: dict[str, int] = {}
-    for index, (key, version) in enumerate(zip(ids, versions, strict=True)):
-        held = best.get(key)
-        if held is None or versions[held] < version:
-            best[key] = index
-    return [rows[i] for i in sorted(best.values())]
-
-
-class _Inside(dict[Any, bool]):
-    """Whether an encounter date (YYYY-MM-DD) falls in the period, memoized per date."""
-
-    def __init__(self, low: str, high: str) -> None:
-        super().__init__()
-        self.low, self.high = low, high
-
-    def __missing__(self, day: Any) -> bool:
-        self[day] = inside = isinstance(day, str) and self.low <= day <= self.high
-        return inside
-
-    def month(self, record: Mapping[str, Any]) -> bool:
-        """Return whether a record dated by month only overlaps the period."""
-        month = record.get(PERIOD_MONTH)
-        return isinstance(month, str) and self.low[:7] <= month <= self.high[:7]
 
 
 def person_group(template: Template) -> str | None:
@@ -183,15 +127,16 @@ class _Context:
         self.breakdowns = breakdowns
         self.unit_field = unit_field
 
-    def compute(self, metric: Metric) -> dict[str, Any]:
-        """Return one metric's result."""
+    def compute(self, metric: Metric, through: list[bool] | None = None) -> dict[str, Any]:
+        """Return one metric's result (over the encounters marked in `through`, when given)."""
         head = {"id": metric.id, "label": metric.label, "kind": metric.kind, "unit": metric.unit}
         if metric.kind == "completeness":
             return {**head, **self._completeness(metric)}
         if metric.unit != "encounter" and self.rows.group is None:
             raise MetricError(f"metric '{metric.id}': unit '{metric.unit}' needs a repeat group")
-        kind = KINDS[metric.kind](self.rows, metric.unit, metric)
         unit = metric.unit if metric.unit == "encounter" else "person"
+        within = through if through is None or unit == "encounter" else self.rows.expand(through)
+        kind = KINDS[metric.kind](self.rows, unit, metric, within)
         split = {}
         for dim in self.dimensions(metric):
             cells = self.rows.cells(unit, dim)
@@ -265,18 +210,13 @@ def _last_usable_day(template: Template, metric: Metric, now: datetime) -> date 
     return cutoff.date() - timedelta(days=1)
 
 
-def _waiting(
-    template: Template, context: _Context, metric: Metric, records: list[Mapping[str, Any]],
-    start: date | None, end: date | None, last_usable: date,
-) -> dict[str, Any]:  # fmt: skip
+def _waiting(context: _Context, metric: Metric, end: date | None, last_usable: date) -> dict[str, Any]:
     """Return a metric whose window has not passed: pending for a set period, else cut short."""
     if end is not None:
-        hours = min_period_age_h(template, metric) or 0
+        hours = min_period_age_h(context.template, metric) or 0
         available = datetime.combine(end + timedelta(days=1), time()) + timedelta(hours=hours)
         head = {"id": metric.id, "label": metric.label, "kind": metric.kind, "unit": metric.unit}
         return {**head, "pending": True, "available_after": available.isoformat(), "suppressed": False,
                 "breakdowns": {}}  # fmt: skip
-    encounters, _ = base_set(records, start, last_usable)
-    rows = MetricRows(template, encounters, person_group(template))
-    inner = _Context(template, rows, context.below, context.breakdowns, context.unit_field)
-    return {**inner.compute(metric), "pending": False, "through": last_usable.isoformat()}
+    through = Window("", last_usable.isoformat()).mask(context.rows.encounters)
+    return {**context.compute(metric, through), "pending": False, "through": last_usable.isoformat()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -32,7 +33,7 @@ def template() -> Any:
     """Return the active template as JSON, with the extended fields this program collects."""
     active = template_versions.active(get_db())
     if active is None:
-        raise NotFound("No template is active on this server. Ask an admin to import one.")
+        raise NotFound(_("No template is active on this server. Ask an admin to import one."))
     body = dict(active.to_json())
     body["enabled_extended"] = current_app.config["SETTINGS"]["template"]["extended_fields"]
     return jsonify(body)
@@ -43,7 +44,7 @@ def save_encounter() -> Any:
     """Save a draft or finalize an encounter; 201 when created, 200 when updated or resent."""
     payload = request.get_json(silent=True)
     if payload is None:
-        raise BadRequest("The body must be JSON (Content-Type: application/json).")
+        raise BadRequest(_("The body must be JSON (Content-Type: application/json)."))
     result = encounters.save(get_db(), current_user, payload)
     return jsonify(result.to_json()), 201 if result.created else 200
 
@@ -54,7 +55,7 @@ def get_encounter(encounter_id: str) -> Any:
     db = get_db()
     encounter = encounters.get(db, encounter_id)
     if encounter is None or not encounters.visible_to(current_user, encounter):
-        raise NotFound("No such encounter.")
+        raise NotFound(_("No such encounter."))
     audit.record(db, current_user.username, "encounter.view", encounter.id)
     return jsonify(
         id=encounter.id,
@@ -73,5 +74,5 @@ def get_encounter(encounter_id: str) -> Any:
 def list_encounters() -> Any:
     """Return the user's drafts and returned records (?mine=1)."""
     if request.args.get("mine", "1") not in ("1", "true"):
-        raise BadRequest("Only ?mine=1 is supported: the list of your drafts and returned records.")
+        raise BadRequest(_("Only ?mine=1 is supported: the list of your drafts and returned records."))
     return jsonify(encounters=encounters.list_mine(get_db(), current_user))

@@ -19,21 +19,31 @@ def offline_strings() -> dict[str, str]:
         "log_in_to_send_other": _("Log in to send %(n)s encounters"),
         "conflict": _("Changed elsewhere: open"),
         "rejected": _("Needs fixing: open"),
-        "conflict_help": _("This record was changed on the server since you opened it. Check it, then finalize "
-                           "again to replace the server's version."),
+        "conflict_help": _(
+            "This record was changed on the server since you opened it. Check it, then finalize "
+            "again to replace the server's version."
+        ),
         "rejected_help": _("The server did not accept this record. Fix what is listed, then finalize again."),
-        "logout_unsent_one": _("%(n)s encounter is not sent yet. It stays on this tablet and is sent when you log "
-                               "in again. Log out anyway?"),
-        "logout_unsent_other": _("%(n)s encounters are not sent yet. They stay on this tablet and are sent when "
-                                 "you log in again. Log out anyway?"),
+        "logout_unsent_one": _(
+            "%(n)s encounter is not sent yet. It stays on this tablet and is sent when you log "
+            "in again. Log out anyway?"
+        ),
+        "logout_unsent_other": _(
+            "%(n)s encounters are not sent yet. They stay on this tablet and are sent when "
+            "you log in again. Log out anyway?"
+        ),
         "queued": _("Finalized. It is saved on this tablet and is sent as soon as there is a connection."),
         "sent": _("Finalized and sent."),
         "restored": _("Your unfinished draft from %(time)s is back."),
         "start_blank": _("Start a blank form instead"),
         "start_blank_others": _("Start a blank form instead (%(n)s more drafts on this tablet)"),
-        "saved_here": _("No connection: the draft is saved on this tablet. You can finalize offline; it is sent "
-                        "when the connection returns."),
-        "login_to_save": _("You are logged out. The draft is saved on this tablet: log in to save it on the server."),
+        "saved_here": _(
+            "No connection: the draft is saved on this tablet. You can finalize offline; it is sent "
+            "when the connection returns."
+        ),
+        "login_to_save": _(
+            "You are logged out. The draft is saved on this tablet: log in to save it on the server."
+        ),
         "fix_these": _("Fix these before finalizing"),
         "check_these": _("Check these, then tick each one and finalize again"),
         "i_checked": _("I checked this:"),

@@ -1,4 +1,4 @@
-"""Serve the service worker (stamped with the shell's version), the manifest, the offline page and the template."""
+"""Serve the service worker (stamped with the shell version), the manifest, the offline page, the template."""
 
 from __future__ import annotations
 
@@ -17,9 +17,21 @@ from app.pwa.strings import offline_strings
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 # The app shell: what the service worker stores at install so the form opens offline.
-SHELL_STATIC = ("css/app.css", "js/conditions.js", "js/form.js", "js/validation.js", "js/offline/main.js",
-                "js/offline/store.js", "js/offline/replay.js", "js/offline/status.js", "js/offline/encounter.js",
-                "js/offline/answers.js", "icons/icon.svg", "icons/icon-192.png", "icons/icon-512.png")
+SHELL_STATIC = (
+    "css/app.css",
+    "js/conditions.js",
+    "js/form.js",
+    "js/validation.js",
+    "js/offline/main.js",
+    "js/offline/store.js",
+    "js/offline/replay.js",
+    "js/offline/status.js",
+    "js/offline/encounter.js",
+    "js/offline/answers.js",
+    "icons/icon.svg",
+    "icons/icon-192.png",
+    "icons/icon-512.png",
+)
 SHELL_PAGES = ("pwa.manifest", "pwa.offline", "pwa.template_json")
 BUILD_MARKER = '{"version": "dev", "shell": [], "pages": []}'
 OFFLINE_PAGES = ("responder.new_encounter",)  # the blank form; never a page showing someone's data

@@ -7,6 +7,8 @@ for the blueprint here. ROUTE_ROLES declares every endpoint's roles for the rout
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -33,6 +35,21 @@ ROUTE_ROLES = {
 }
 ADMIN_ONLY = frozenset(name for name, roles in ROUTE_ROLES.items() if roles == ADMINS)
 ROLE_MATRIX.update(ROUTE_ROLES)
+
+
+@bp.context_processor
+def words() -> dict[str, Any]:
+    """Give the supervisor pages the words for record statuses and review-note kinds."""
+    from app.responder.editing import status_label
+
+    notes = {
+        "return": _("Returned for correction"),
+        "approve": _("Approved"),
+        "amend": _("Amended"),
+        "void": _("Voided"),
+        "note": _("Note"),
+    }
+    return {"status_label": status_label, "note_label": lambda kind: notes.get(kind, kind)}
 
 
 @bp.before_request

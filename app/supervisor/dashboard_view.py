@@ -92,7 +92,7 @@ def _card(result: dict[str, Any], below: int, exact: bool) -> Card:
     if result.get("pending"):
         card.headline, card.detail = (
             "…",
-            _("Available after %(when)s", when=result.get("available_after", "")),
+            _("Available after %(when)s", when=str(result.get("available_after", ""))[:10]),
         )
     elif result.get("through"):
         card.note = _(

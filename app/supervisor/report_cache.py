@@ -1,10 +1,11 @@
 """The dashboard's report cache: reports by question and data version, big ones computed in the background.
 
-A report is cached per (database, range, unit, breakdown, exactness, hour) with the data
-version it was computed at. A question over few records is computed inline; over many
-(more than INLINE_RECORDS, or with many payloads to re-shape) a single background worker
-computes it on its own connection while the page shows the last report for the same
-question, or a "computing" notice, and refreshes itself.
+A report is cached per (database, range, unit, breakdown, exactness) with the data
+version and the hour it was computed at; either changing makes it stale. A question
+over few records is computed inline; over many (more than INLINE_RECORDS, or with many
+payloads to re-shape) a single background worker computes it on its own connection
+while the page shows the last report for the same question, or a "computing" notice,
+and refreshes itself.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ INLINE_RECORDS = 5000  # above this many records in range, reports are computed 
 INLINE_STALE = 500  # above this many records to re-shape, shaping also moves to the background
 CACHE_SIZE = 32
 
+Stamp = tuple[int, str]  # (data version, hour) a report was computed at
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -53,7 +56,7 @@ class ReportCache:
     """Reports by question and data version, computed inline when small and in the background when large."""
 
     def __init__(self) -> None:
-        self._reports: OrderedDict[tuple[Any, ...], tuple[int, Report]] = OrderedDict()
+        self._reports: OrderedDict[tuple[Any, ...], tuple[Stamp, Report]] = OrderedDict()
         self._lock = threading.Lock()
         self._running: dict[tuple[Any, ...], Future[None]] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crewlog-dashboard")
@@ -72,22 +75,22 @@ class ReportCache:
         if 0 < stale <= INLINE_STALE:
             refresh_payloads(db, ctx)
             stale = 0
-        key = (path, *request.key(), now.strftime("%Y-%m-%dT%H"))
-        version = data_version(db)
+        key = (path, *request.key())
+        stamp = (data_version(db), _hour(now))
         with self._lock:
             held = self._reports.get(key)
-        if held is not None and held[0] == version and not stale:
+        if held is not None and held[0] == stamp and not stale:
             return Outcome(held[1], fresh=True)
         if not stale and count_in_range(db, request) <= INLINE_RECORDS:
             report = build_report(template, load_payloads(db, request), request, now)
-            self._store(key, version, report)
+            self._store(key, stamp, report)
             return Outcome(report, fresh=True)
         self._start(key, path, template, request, ctx, now)
         return Outcome(held[1] if held else None, fresh=False, computing=True)
 
-    def _store(self, key: tuple[Any, ...], version: int, report: Report) -> None:
+    def _store(self, key: tuple[Any, ...], stamp: Stamp, report: Report) -> None:
         with self._lock:
-            self._reports[key] = (version, report)
+            self._reports[key] = (stamp, report)
             self._reports.move_to_end(key)
             while len(self._reports) > CACHE_SIZE:
                 self._reports.popitem(last=False)
@@ -102,7 +105,8 @@ class ReportCache:
         now: datetime,
     ) -> None:
         with self._lock:
-            if key in self._running and not self._running[key].done():
+            self._running = {k: job for k, job in self._running.items() if not job.done()}
+            if key in self._running:
                 return
             self._running[key] = self._pool.submit(self._compute, key, path, template, request, ctx, now)
 
@@ -119,8 +123,8 @@ class ReportCache:
         db = app_db.connect(path)
         try:
             refresh_payloads(db, ctx)
-            version = data_version(db)
-            self._store(key, version, build_report(template, load_payloads(db, request), request, now))
+            stamp = (data_version(db), _hour(now))
+            self._store(key, stamp, build_report(template, load_payloads(db, request), request, now))
         except Exception:
             log.exception("the dashboard report for %s could not be computed", key[1:])
         finally:
@@ -132,6 +136,11 @@ class ReportCache:
             running = list(self._running.values())
         for future in running:
             future.result(timeout=timeout)
+
+
+def _hour(now: datetime) -> str:
+    """Return the hour a report was computed in (pending metrics move on with time)."""
+    return now.strftime("%Y-%m-%dT%H")
 
 
 reports = ReportCache()

@@ -7,9 +7,11 @@ import uuid
 from typing import Any
 
 import sqlite_utils
-from conftest import ApiClient, encounter_body, valid_answers
+from conftest import PERSONAS, ApiClient, AuthActions, encounter_body, valid_answers
 from flask import Flask
 from flask.testing import FlaskClient
+
+from app import db as app_db
 
 FINAL_ACKS = ["R21"]  # the builder's person refused race/ethnicity: a warning to acknowledge
 
@@ -187,6 +189,24 @@ def test_returned_record_is_edited_by_its_author_and_refinalized_as_an_amendment
         "SELECT record_version FROM outbox WHERE encounter_id = ? ORDER BY 1", [encounter_id]
     )
     assert [r[0] for r in versions] == [1, 2]
+
+
+def test_version_sent_to_nobody_is_not_bumped_when_refinalized(tmp_path: Any) -> None:
+    from conftest import add_personas, make_app
+
+    app = make_app(tmp_path / "inst", sync={"require_approval": True})
+    add_personas(app)
+    client = app.test_client()
+    AuthActions(client).login("responder")
+    api = ApiClient(client, PERSONAS["responder"])
+    encounter_id = str(uuid.uuid4())
+    answers = valid_answers()
+    assert finalize(api, answers, encounter_id=encounter_id).get_json()["record_version"] == 1
+    db = app_db.connect(app.config["DATABASE"])
+    assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0  # waits for approval
+    db.execute("UPDATE encounters SET status = 'returned' WHERE id = ?", [encounter_id])
+    again = finalize(api, {**answers, "location_type": "park"}, encounter_id=encounter_id, base_revision=1)
+    assert again.get_json()["record_version"] == 1 and again.get_json()["status"] == "final"
 
 
 def test_encounter_is_visible_to_author_and_reviewers_only(login_as: Any) -> None:

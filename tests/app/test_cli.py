@@ -129,6 +129,18 @@ def test_user_disable_and_reset_password(crewlog: Any) -> None:
     assert code == 1 and "no user named 'nobody'" in err
 
 
+def test_unit_with_an_unknown_program_model_is_refused(crewlog: Any) -> None:
+    code, _, err = crewlog("unit", "add", "CR-8", "--program-model", "van")
+    assert code == 1 and "unknown program model 'van'" in err and "mobile_crisis_team" in err
+
+
+def test_flask_init_db_command_applies_migrations(tmp_path: Path) -> None:
+    from conftest import make_app
+
+    result = make_app(tmp_path / "inst").test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0 and "up to date" in result.output
+
+
 def test_unit_add_and_list(crewlog: Any) -> None:
     assert crewlog("unit", "add", "CR-7", "--home-county", "08001")[0] == 0
     assert "CR-7\tcommunity_responder\t08001\tactive" in crewlog("unit", "list")[1]
@@ -213,37 +225,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_serve_runs_a_real_server_that_answers_health_checks(
-    crewlog: Any, config_file: Path, tmp_path: Path
+    crewlog: Any, config_file: Path, tmp_path: Path, workers: str
 ) -> None:
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "crewlog"),
-            "--config",
-            str(config_file),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
+    command = [str(Path(sys.executable).parent / "crewlog"), "--config", str(config_file), "serve",
+               "--host", "127.0.0.1", "--port", str(port), "--workers", workers]  # fmt: skip
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
-        body = None
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                    body = json.loads(response.read())
-                    break
-            except OSError:
-                time.sleep(0.1)
-        assert body == {"status": "ok"}, (tmp_path / "serve.log").read_text()
+        answers = [health(port) for _ in range(4)]
+        assert answers == [{"status": "ok"}] * 4, (tmp_path / "serve.log").read_text()
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        code = server.wait(timeout=10)
         log.close()
+    assert code == 0
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def health(port: int) -> Any:
+    """Return the health check's answer, waiting up to 10 s for the server to come up."""
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                return json.loads(response.read())
+        except OSError:
+            time.sleep(0.1)
+    return None

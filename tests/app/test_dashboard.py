@@ -33,12 +33,18 @@ from test_supervisor_builders import call_answers, finalize, post_form
 from app.supervisor import report_cache
 
 SEED = [  # (day, response minutes, client, police called, resolution)
-    (2, 8, "A", True, "resolved_with_referral"), (3, 12, "A", False, "resolved_on_scene"),
-    (4, 15, "A", False, "resolved_with_referral"), (5, 9, "B", True, "person_left"),
-    (6, 20, "B", False, "resolved_with_referral"), (7, 11, "C", False, "resolved_with_referral"),
-    (8, 14, "D", False, "person_left"), (9, 30, "E", True, "resolved_with_referral"),
-    (10, 10, "F", False, "resolved_with_referral"), (11, 13, "G", False, "resolved_on_scene"),
-    (12, 16, "H", False, "unresolved_other"), (13, 25, "I", False, "resolved_with_referral"),
+    (2, 8, "A", True, "resolved_with_referral"),
+    (3, 12, "A", False, "resolved_on_scene"),
+    (4, 15, "A", False, "resolved_with_referral"),
+    (5, 9, "B", True, "person_left"),
+    (6, 20, "B", False, "resolved_with_referral"),
+    (7, 11, "C", False, "resolved_with_referral"),
+    (8, 14, "D", False, "person_left"),
+    (9, 30, "E", True, "resolved_with_referral"),
+    (10, 10, "F", False, "resolved_with_referral"),
+    (11, 13, "G", False, "resolved_on_scene"),
+    (12, 16, "H", False, "unresolved_other"),
+    (13, 25, "I", False, "resolved_with_referral"),
 ]
 RANGE = "start=2026-11-01&end=2026-11-15"
 
@@ -48,8 +54,12 @@ def seeded(login_as: Any) -> ApiClient:
     """Seed the month above in day order (so repeat clients are recognized) and return the supervisor."""
     rita = login_as("responder")
     for day, minutes, client, police, resolution in SEED:
-        finalize(rita, call_answers(day, response_min=minutes, client=f"CL-{client}", police=police,
-                                    resolution=resolution))
+        finalize(
+            rita,
+            call_answers(
+                day, response_min=minutes, client=f"CL-{client}", police=police, resolution=resolution
+            ),
+        )
     finalize(rita, call_answers(14, client="CL-J", phone_only=True))
     return login_as("supervisor")
 
@@ -125,27 +135,45 @@ def test_data_quality_panel_counts_not_values_per_field(login_as: Any, seeded: A
 
 
 def test_unit_filter_and_new_records_update_the_figures(login_as: Any, seeded: ApiClient) -> None:
-    assert card(seeded.get(f"/supervisor/metrics?{RANGE}&unit=CR-2").get_data(as_text=True),
-                "encounter_volume")["value"] == "0"
+    assert (
+        card(seeded.get(f"/supervisor/metrics?{RANGE}&unit=CR-2").get_data(as_text=True), "encounter_volume")[
+            "value"
+        ]
+        == "0"
+    )
     ray = login_as("responder2")
     finalize(ray, call_answers(15, client="CL-Z"))
-    assert card(seeded.get(f"/supervisor/metrics?{RANGE}&unit=CR-2&exact=1").get_data(as_text=True),
-                "encounter_volume")["value"] == "1"
-    assert card(seeded.get(f"/supervisor/metrics?{RANGE}&exact=1").get_data(as_text=True),
-                "encounter_volume")["value"] == "14"
+    assert (
+        card(
+            seeded.get(f"/supervisor/metrics?{RANGE}&unit=CR-2&exact=1").get_data(as_text=True),
+            "encounter_volume",
+        )["value"]
+        == "1"
+    )
+    assert (
+        card(seeded.get(f"/supervisor/metrics?{RANGE}&exact=1").get_data(as_text=True), "encounter_volume")[
+            "value"
+        ]
+        == "14"
+    )
 
 
-def test_voided_and_amended_records_count_as_their_latest_version(seeded: ApiClient,
-                                                                  db: sqlite_utils.Database) -> None:
+def test_voided_and_amended_records_count_as_their_latest_version(
+    seeded: ApiClient, db: sqlite_utils.Database
+) -> None:
     day_two = db.execute("SELECT id FROM encounters WHERE encounter_date = '2026-11-02'").fetchone()[0]
-    assert post_form(seeded, f"/supervisor/encounters/{day_two}/void", {"reason": "Duplicate"}).status_code == 302
+    assert (
+        post_form(seeded, f"/supervisor/encounters/{day_two}/void", {"reason": "Duplicate"}).status_code
+        == 302
+    )
     page = seeded.get(f"/supervisor/metrics?{RANGE}&exact=1").get_data(as_text=True)
     police = card(page, "police_backup_rate")  # day 2 had police called: now 2 of 11
     assert (police["numerator"], police["denominator"]) == ("2", "11")
 
 
 def test_large_questions_are_computed_in_the_background_and_the_page_says_so(
-        seeded: ApiClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    seeded: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(report_cache, "INLINE_RECORDS", 5)
     computing = seeded.get("/supervisor/metrics?start=2026-11-01&end=2026-11-14&exact=1")
     assert computing.status_code == 202

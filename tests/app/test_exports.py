@@ -35,8 +35,9 @@ def two_people(day: int) -> dict[str, Any]:
     return answers
 
 
-def test_state_export_has_no_never_sent_or_identifying_field_and_parses(login_as: Any,
-                                                                      db: sqlite_utils.Database) -> None:
+def test_state_export_has_no_never_sent_or_identifying_field_and_parses(
+    login_as: Any, db: sqlite_utils.Database
+) -> None:
     rita, sam = login_as("responder"), login_as("supervisor")
     finalize(rita, two_people(3))
     finalize(rita, call_answers(4, client="CL-300"))
@@ -54,14 +55,19 @@ def test_state_export_has_no_never_sent_or_identifying_field_and_parses(login_as
     assert len(rows) == 3
     ages = [(r["age_band"], r["age_band_nv"]) for r in rows]
     assert ages == [("35_44", "approximate"), ("90_plus", ""), ("35_44", "approximate")]
-    assert rows[0]["race_ethnicity_nv"] == "refused" and rows[0]["needs"] == "mental_health_crisis;homelessness_basic_needs"
+    assert (
+        rows[0]["race_ethnicity_nv"] == "refused"
+        and rows[0]["needs"] == "mental_health_crisis;homelessness_basic_needs"
+    )
     assert rows[0]["incident_zip3"] == "802" and rows[0]["response_s"] == str(15 * 60)
 
 
 def test_state_export_is_the_payload_the_sync_sends(login_as: Any, db: sqlite_utils.Database) -> None:
     rita, sam = login_as("responder"), login_as("supervisor")
     encounter_id = finalize(rita, call_answers(5, client="CL-400"))
-    sent = json.loads(db.execute("SELECT payload FROM outbox WHERE encounter_id = ?", [encounter_id]).fetchone()[0])
+    sent = json.loads(
+        db.execute("SELECT payload FROM outbox WHERE encounter_id = ?", [encounter_id]).fetchone()[0]
+    )
     row = rows_of(sam.get(f"/supervisor/export.csv?{RANGE}"))[0]
     assert row["encounter_id"] == sent["encounter_id"] and row["unit_key"] == sent["unit_key"]
     assert row["person_link_key"] == sent["persons"][0]["person_link_key"]
@@ -82,17 +88,29 @@ def test_full_export_is_for_admins_and_needs_a_confirmation(login_as: Any, db: s
     finalize(rita, two_people(7))
     rita.save(call_answers(8, client="CL-DRAFT"))  # a draft is in the local export too
     assert sam.get("/supervisor/export/full").status_code == 403
-    assert post_form(sam, "/supervisor/export/full.csv", {"start": "2026-11-01", "end": "2026-11-30",
-                                                          "confirm": "yes"}).status_code == 403
+    assert (
+        post_form(
+            sam, "/supervisor/export/full.csv", {"start": "2026-11-01", "end": "2026-11-30", "confirm": "yes"}
+        ).status_code
+        == 403
+    )
     unconfirmed = post_form(ada, "/supervisor/export/full.csv", {"start": "2026-11-01", "end": "2026-11-30"})
     assert unconfirmed.status_code == 400
     assert "Tick the box to confirm" in unconfirmed.get_data(as_text=True)
     assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'export.full_csv'").fetchone()[0] == 0
-    assert "I will protect the identifying data" in ada.get(f"/supervisor/export/full?{RANGE}").get_data(as_text=True)
-    rows = rows_of(post_form(ada, "/supervisor/export/full.csv", {"start": "2026-11-01", "end": "2026-11-30",
-                                                                  "confirm": "yes"}))
+    assert "I will protect the identifying data" in ada.get(f"/supervisor/export/full?{RANGE}").get_data(
+        as_text=True
+    )
+    rows = rows_of(
+        post_form(
+            ada, "/supervisor/export/full.csv", {"start": "2026-11-01", "end": "2026-11-30", "confirm": "yes"}
+        )
+    )
     assert [(r["status"], r["person_local_id"]) for r in rows] == [
-        ("final", "CL-100"), ("final", "CL-200"), ("draft", "CL-DRAFT")]
+        ("final", "CL-100"),
+        ("final", "CL-200"),
+        ("draft", "CL-DRAFT"),
+    ]
     assert rows[0]["narrative"].startswith("Found J. Doe") and rows[0]["incident_zip"] == "80205"
     assert rows[1]["age_years"] == "91"
     entry = db.execute("SELECT actor, details FROM audit_log WHERE action = 'export.full_csv'").fetchone()
@@ -102,6 +120,9 @@ def test_full_export_is_for_admins_and_needs_a_confirmation(login_as: Any, db: s
 def test_text_that_a_spreadsheet_would_run_is_neutralised(login_as: Any) -> None:
     rita, ada = login_as("responder"), login_as("admin")
     finalize(rita, call_answers(9, narrative='=HYPERLINK("http://evil.example","click")'))
-    rows = rows_of(post_form(ada, "/supervisor/export/full.csv", {"start": "2026-11-01", "end": "2026-11-30",
-                                                                  "confirm": "yes"}))
+    rows = rows_of(
+        post_form(
+            ada, "/supervisor/export/full.csv", {"start": "2026-11-01", "end": "2026-11-30", "confirm": "yes"}
+        )
+    )
     assert rows[0]["narrative"].startswith("'=HYPERLINK")

@@ -18,39 +18,63 @@ from flask.testing import FlaskClient
 MOUNTAIN = timezone(timedelta(hours=-7))  # November in America/Denver (the agency's zone)
 
 
-def finalize(api: ApiClient, answers: dict[str, Any], encounter_id: str | None = None,
-             base_revision: int | None = None) -> str:
+def finalize(
+    api: ApiClient, answers: dict[str, Any], encounter_id: str | None = None, base_revision: int | None = None
+) -> str:
     """Finalize answers through the API, acknowledging its warnings; return the encounter id."""
     encounter_id = encounter_id or str(uuid.uuid4())
     response = api.save(answers, status="final", encounter_id=encounter_id, base_revision=base_revision)
     if response.status_code == 422:
         messages = response.get_json()["messages"]
         assert all(m["severity"] == "WARNING" for m in messages), messages
-        response = api.save(answers, status="final", encounter_id=encounter_id, base_revision=base_revision,
-                            acknowledged=sorted({m["rule"] for m in messages}))
+        response = api.save(
+            answers,
+            status="final",
+            encounter_id=encounter_id,
+            base_revision=base_revision,
+            acknowledged=sorted({m["rule"] for m in messages}),
+        )
     assert response.status_code in (200, 201), response.get_json()
     return encounter_id
 
 
-def call_answers(day: int, *, response_min: int = 15, client: str = "CL-000001", police: bool = False,
-                 resolution: str = "resolved_with_referral", phone_only: bool = False,
-                 **overrides: Any) -> dict[str, Any]:
+def call_answers(
+    day: int,
+    *,
+    response_min: int = 15,
+    client: str = "CL-000001",
+    police: bool = False,
+    resolution: str = "resolved_with_referral",
+    phone_only: bool = False,
+    **overrides: Any,
+) -> dict[str, Any]:
     """Return a 911 call on 2026-11-<day> at 10:00 local, on scene `response_min` after the call."""
     start = datetime(2026, 11, day, 10, 0, tzinfo=MOUNTAIN)
 
     def at(minutes: int) -> str:
         return (start + timedelta(minutes=minutes)).isoformat()
 
-    answers = valid_answers(call_received_at=at(0), unit_notified_at=at(1), en_route_at=at(2),
-                            arrived_on_scene_at=at(response_min), left_scene_at=at(response_min + 30),
-                            cleared_at=at(response_min + 35), police_requested_by_team=police)
+    answers = valid_answers(
+        call_received_at=at(0),
+        unit_notified_at=at(1),
+        en_route_at=at(2),
+        arrived_on_scene_at=at(response_min),
+        left_scene_at=at(response_min + 30),
+        cleared_at=at(response_min + 35),
+        police_requested_by_team=police,
+    )
     if police:
         answers["police_request_reason"] = ["weapon"]
     answers["persons"][0].update(person_local_id=client, resolution=resolution)
     if phone_only:
         answers.update(contact_mode="phone_only", call_source="988", cleared_at=at(20))
-        for name in ("en_route_at", "arrived_on_scene_at", "left_scene_at", "police_on_scene_at_arrival",
-                     "injury_responder"):
+        for name in (
+            "en_route_at",
+            "arrived_on_scene_at",
+            "left_scene_at",
+            "police_on_scene_at_arrival",
+            "injury_responder",
+        ):
             answers.pop(name, None)
     answers.update(overrides)
     return answers

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (test arguments name the fixtures imported from tests.browser.fixtures)
 """The van has no signal: the form opens, validates, saves and queues offline, and delivers exactly once."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ STATUS_DONE = "() => document.querySelector('#sync-status').dataset.waiting === 
 
 
 def test_form_works_offline_and_its_record_survives_a_browser_restart(
-    playwright: Any, live: LiveServer, tmp_path: Path  # noqa: F811
+    playwright: Any, live: LiveServer, tmp_path: Path
 ) -> None:
     profile = tmp_path / "profile"
     before = len(live.encounters("rita"))
@@ -28,14 +29,14 @@ def test_form_works_offline_and_its_record_survives_a_browser_restart(
     page.reload()
     crew.wait_ready(page)
     assert page.inner_text("#sync-status [data-net]") == "Offline"
-    crew.choose(page, "call_source", "911")
+    crew.choose(page, "location_type", "sidewalk")
     crew.finalize(page)
-    assert "Did we make contact?: answer this to finalize." in page.inner_text("[data-offline-msg][role=alert]")
+    assert "Did we make contact?: answer this to finalize." in page.inner_text(
+        "[data-offline-msg][role=alert]"
+    )
     assert crew.outbox(page) == []
     crew.fill_encounter(page)
-    crew.finalize(page)
-    page.wait_for_url("**/encounters/new?queued=*")
-    crew.wait_ready(page)
+    assert "?queued=" in crew.finalize_and_follow(page)
     assert "saved on this tablet" in page.inner_text("[data-offline-notice]")
     page.reload()
     crew.wait_ready(page)
@@ -56,7 +57,7 @@ def test_form_works_offline_and_its_record_survives_a_browser_restart(
     ctx.close()
 
 
-def test_draft_comes_back_after_a_reload_without_retyping(context: Any) -> None:  # noqa: F811
+def test_draft_comes_back_after_a_reload_without_retyping(context: Any) -> None:
     page = context.new_page()
     crew.log_in(page, "responder")
     crew.open_form_online(page)
@@ -74,7 +75,7 @@ def test_draft_comes_back_after_a_reload_without_retyping(context: Any) -> None:
     assert "unfinished draft" in page.inner_text("[data-offline-notice]")
 
 
-def test_twenty_records_queued_offline_arrive_exactly_once(context: Any, live: LiveServer) -> None:  # noqa: F811
+def test_twenty_records_queued_offline_arrive_exactly_once(context: Any, live: LiveServer) -> None:
     page = context.new_page()
     crew.log_in(page, "responder")
     before = {e["id"] for e in live.encounters("rita")}
@@ -83,10 +84,8 @@ def test_twenty_records_queued_offline_arrive_exactly_once(context: Any, live: L
     page.reload()
     crew.wait_ready(page)
     for _ in range(20):
-        crew.fill_encounter(page)
-        crew.finalize(page)
-        page.wait_for_url("**/encounters/new?queued=*")
-        crew.wait_ready(page)
+        crew.fill_encounter_quickly(page)
+        assert "?queued=" in crew.finalize_and_follow(page)
     queued = {e["id"] for e in crew.outbox(page)}
     assert len(queued) == 20
     second = context.new_page()
@@ -101,23 +100,21 @@ def test_twenty_records_queued_offline_arrive_exactly_once(context: Any, live: L
     assert all(e["status"] == "final" for e in after if e["id"] in queued)
 
 
-def test_server_error_then_created_is_retried_and_delivered_once(context: Any, live: LiveServer) -> None:  # noqa: F811
+def test_server_error_then_created_is_retried_and_delivered_once(context: Any, live: LiveServer) -> None:
     page = context.new_page()
     crew.log_in(page, "responder")
     before = len(live.encounters("rita"))
     crew.open_form_online(page)
     live.faults.fail_next(1, 500)
     crew.fill_encounter(page)
-    crew.finalize(page)
-    page.wait_for_url("**/encounters/new?queued=*")
-    crew.wait_ready(page)
+    assert "?queued=" in crew.finalize_and_follow(page)
     crew.wait_until(page, STATUS_DONE, timeout_s=20)  # retried by itself after a backoff
     assert live.faults.saves == [500, 201]
     assert len(live.encounters("rita")) == before + 1
 
 
 def test_answer_lost_after_the_server_saved_is_resent_without_a_duplicate(
-    context: Any, live: LiveServer  # noqa: F811
+    context: Any, live: LiveServer
 ) -> None:
     page = context.new_page()
     crew.log_in(page, "responder")
@@ -125,19 +122,18 @@ def test_answer_lost_after_the_server_saved_is_resent_without_a_duplicate(
     crew.open_form_online(page)
     live.faults.fail_next(1, 502, after_commit=True)
     crew.fill_encounter(page)
-    crew.finalize(page)
-    page.wait_for_url("**/encounters/new?queued=*")
-    crew.wait_ready(page)
+    assert "?queued=" in crew.finalize_and_follow(page)
     crew.wait_until(page, STATUS_DONE, timeout_s=20)
     assert live.faults.saves == [502, 200]  # the resend is recognised as the same record and revision
     assert len(live.encounters("rita")) == before + 1
 
 
-def test_refused_record_is_kept_and_opens_with_the_servers_messages(context: Any, live: LiveServer) -> None:  # noqa: F811
+def test_refused_record_is_kept_and_opens_with_the_servers_messages(context: Any, live: LiveServer) -> None:
     earlier = live.app.test_client()
     assert AuthActions(earlier).login("responder").status_code == 302
-    first = ApiClient(earlier, PERSONAS["responder"]).save(valid_answers(psap_incident_id="INC-DUP-77"),
-                                                          status="final", acknowledged=[])
+    first = ApiClient(earlier, PERSONAS["responder"]).save(
+        valid_answers(psap_incident_id="INC-DUP-77"), status="final", acknowledged=[]
+    )
     assert first.status_code == 201, first.get_json()
     before = len(live.encounters("rita"))
     page = context.new_page()
@@ -147,9 +143,7 @@ def test_refused_record_is_kept_and_opens_with_the_servers_messages(context: Any
     page.reload()
     crew.wait_ready(page)
     crew.fill_encounter(page, incident="INC-DUP-77")  # the same incident: only the server can tell
-    crew.finalize(page)
-    page.wait_for_url("**/encounters/new?queued=*")
-    crew.wait_ready(page)
+    assert "?queued=" in crew.finalize_and_follow(page)
     context.set_offline(False)
     page.locator("#sync-status [data-held] a").wait_for()
     assert [e["state"] for e in crew.outbox(page)] == ["rejected"]
@@ -159,6 +153,5 @@ def test_refused_record_is_kept_and_opens_with_the_servers_messages(context: Any
     assert "Possible duplicate record" in page.inner_text("[data-offline-msg][role=alert]")
     assert page.input_value("input[name=psap_incident_id]") == "INC-DUP-77"
     page.check("[data-offline-msg] input[name=acknowledged][value=R25]")
-    crew.finalize(page)
-    page.wait_for_url(live.url + "/")
+    assert crew.finalize_and_follow(page) == live.url + "/"
     assert len(live.encounters("rita")) == before + 1

@@ -52,7 +52,9 @@ def answers_of(case: dict[str, Any]) -> Any:
     answers.update(case.get("set", {}))
     for name in case.get("drop", []):
         answers.pop(name, None)
-    person = answers["persons"][0] if isinstance(answers.get("persons"), list) and answers["persons"] else None
+    person = (
+        answers["persons"][0] if isinstance(answers.get("persons"), list) and answers["persons"] else None
+    )
     if person is not None:
         person.update(case.get("person", {}))
         for name in case.get("person_drop", []):
@@ -68,8 +70,9 @@ def run_in_python(template: Template, case: dict[str, Any]) -> dict[str, Any]:
     now = datetime.fromisoformat(case["now"])
     extended = frozenset(case.get("extended", []))
     lookup = (lambda _answers: True) if case.get("duplicate") else None
-    messages = validate(template, answers, finalize=case["finalize"], now=now, extended=extended,
-                        duplicate_lookup=lookup)
+    messages = validate(
+        template, answers, finalize=case["finalize"], now=now, extended=extended, duplicate_lookup=lookup
+    )
     normalized = normalize(template, answers, extended=extended, finalize=case["finalize"])
     return {"messages": [m.to_json() for m in messages], "normalized": normalized}
 
@@ -99,8 +102,15 @@ def browser_results(static_server: str) -> dict[str, dict[str, Any]]:
     from tests.browser.chromium import launch
 
     sources = {name: t.to_json() for name, t in templates().items()}
-    cases = [{**c, "answers": answers_of(c), "extended": c.get("extended", []), "duplicate": c.get("duplicate", False)}
-             for c in CASES]
+    cases = [
+        {
+            **c,
+            "answers": answers_of(c),
+            "extended": c.get("extended", []),
+            "duplicate": c.get("duplicate", False),
+        }
+        for c in CASES
+    ]
     with sync_playwright() as playwright:
         browser = launch(playwright)
         page = browser.new_page()
@@ -117,8 +127,9 @@ def python_templates() -> dict[str, Template]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_browser_and_server_validation_agree(case: dict[str, Any], python_templates: dict[str, Template],
-                                             browser_results: dict[str, dict[str, Any]]) -> None:
+def test_browser_and_server_validation_agree(
+    case: dict[str, Any], python_templates: dict[str, Template], browser_results: dict[str, dict[str, Any]]
+) -> None:
     server = run_in_python(python_templates[case["template"]], case)
     browser = browser_results[case["name"]]
     assert browser["messages"] == server["messages"]

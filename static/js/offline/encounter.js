@@ -7,6 +7,7 @@ import { all, get, put, remove } from "./store.js";
 const SERVER_FILLS = ["auto", "derived"]; // inputs the server fills at finalize
 let form, user, t, sync, template;
 let saveTimer = null;
+let finished = false; // once queued, the record lives in the outbox, never again as a draft
 
 export async function start(options) {
   ({ user, t, sync } = options);
@@ -59,6 +60,7 @@ function autosaveSoon() {
 
 function autosave() {
   clearTimeout(saveTimer);
+  if (finished) return Promise.resolve();
   const draft = { user, id: uuid(), snapshot: snapshot(form), base: form.elements.base_revision.value, isNew: isNew(), savedAt: Date.now() };
   return put("drafts", draft);
 }
@@ -94,12 +96,17 @@ async function finalize() {
   const held = await get("outbox", [user, uuid()]);
   const body = { id: uuid(), status: "final", template_id: kinds.id, template_version: kinds.version,
     base_revision: held?.currentRevision ?? (base === "" ? null : Number(base)), answers, acknowledged_warnings: acknowledged };
+  finished = true;
+  clearTimeout(saveTimer);
   await put("outbox", { user, id: uuid(), rev: Date.now(), state: "waiting", queuedAt: Date.now(), snapshot: snapshot(form), body });
   await remove("drafts", [user, uuid()]);
   navigator.serviceWorker?.ready.then((r) => r.sync?.register("crewlog-outbox")).catch(() => {});
   await sync(true);
   const after = await get("outbox", [user, uuid()]);
-  if (after?.state === "rejected" || after?.state === "conflict") return showMessages(after.messages, t(`${after.state}_help`));
+  if (after?.state === "rejected" || after?.state === "conflict") {
+    finished = false;
+    return showMessages(after.messages, t(`${after.state}_help`));
+  }
   location.assign(after ? `/encounters/new?queued=${encodeURIComponent(uuid())}` : "/");
 }
 

@@ -47,7 +47,7 @@ function start() {
   window.addEventListener("offline", () => refresh(false));
   document.addEventListener("visibilitychange", () => !document.hidden && sync());
   document.querySelector("[data-sync-now]")?.addEventListener("click", () => sync(true));
-  sync();
+  sync(true); // a page load is the crew acting: try now, whatever the backoff says
   if (document.getElementById("encounter-form")) {
     import("./encounter.js").then((page) => page.start({ user, t, sync }));
   }

@@ -15,7 +15,6 @@ const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", min
 // Show the state: {online, waiting, held, login, lastSync}.
 export function showStatus({ online, waiting, held, login, lastSync }) {
   if (!bar) return;
-  bar.hidden = false;
   part("net").textContent = online ? t("online") : t("offline");
   part("net").className = `badge ${online ? "badge-approved" : "badge-returned"}`;
   part("count").textContent = waiting ? t("waiting", { n: waiting }) : t("nothing_waiting");

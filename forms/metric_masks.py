@@ -1,0 +1,84 @@
+"""Evaluate a condition over every row of a unit at once, leaf by leaf.
+
+`all`, `any` and `not` combine whole-row masks with C-level and/or/not, and named
+filters are expanded. Each leaf `{field, op, value}` is compiled with
+forms.conditions.compile_condition (so its semantics are exactly the ones the form
+uses) and evaluated once per distinct value of its field; every other row is a
+dictionary hit. A leaf on an encounter field is evaluated on encounters and copied to
+their person rows. Masks are cached by the condition's canonical JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from functools import reduce
+from operator import and_, not_, or_
+from typing import TYPE_CHECKING, Any
+
+from forms.conditions import compile_condition
+from forms.model import Condition
+
+if TYPE_CHECKING:
+    from forms.metric_rows import MetricRows
+
+ENCOUNTER = "encounter"
+Test = Callable[[Mapping[str, Any], Mapping[str, Any] | None], bool]
+
+
+class _LeafMemo(dict[Any, bool]):
+    """A leaf's result per frozen value of its field."""
+
+    def __init__(self, test: Test, name: str, in_row: bool, thaw: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.test, self.name, self.in_row, self.thaw = test, name, in_row, thaw
+
+    def __missing__(self, frozen: Any) -> bool:
+        value = {} if frozen is None else {self.name: self.thaw(frozen)}
+        self[frozen] = held = self.test({}, value) if self.in_row else self.test(value, None)
+        return held
+
+
+class Masks:
+    """Per-unit boolean masks of conditions over a MetricRows table."""
+
+    def __init__(self, rows: MetricRows) -> None:
+        self.rows = rows
+        self.template = rows.template
+        self._cache: dict[tuple[str, str], list[bool]] = {}
+
+    def mask(self, unit: str, cond: Condition | None) -> list[bool]:
+        """Return, per row of the unit, whether the condition holds (all True without one)."""
+        if cond is None:
+            return [True] * self.rows.size(unit)
+        key = (unit, json.dumps(cond, sort_keys=True, default=str))
+        if key not in self._cache:
+            self._cache[key] = self._evaluate(unit, cond)
+        return self._cache[key]
+
+    def _evaluate(self, unit: str, cond: Condition) -> list[bool]:
+        size = self.rows.size(unit)
+        if "all" in cond:
+            parts = [self.mask(unit, c) for c in cond["all"]]
+            return reduce(lambda a, b: list(map(and_, a, b)), parts) if parts else [True] * size
+        if "any" in cond:
+            parts = [self.mask(unit, c) for c in cond["any"]]
+            return reduce(lambda a, b: list(map(or_, a, b)), parts) if parts else [False] * size
+        if "not" in cond:
+            return list(map(not_, self.mask(unit, cond["not"])))
+        if "use" in cond and cond["use"] in self.template.filters:
+            return self.mask(unit, self.template.filters[cond["use"]])
+        return self._leaf(unit, cond)
+
+    def _leaf(self, unit: str, cond: Condition) -> list[bool]:
+        """Return a leaf's mask, evaluating it once per distinct value of its field."""
+        template, rows = self.template, self.rows
+        test = compile_condition(cond, template, filters=template.filters, params=template.parameters)
+        name = str(cond.get("field"))
+        in_row = name in rows.person_names
+        if unit == ENCOUNTER and in_row:
+            return [test(e, None) for e in rows.encounters]  # holds in some person row
+        if unit != ENCOUNTER and not in_row and name in rows.encounter_names:
+            return rows.expand(self.mask(ENCOUNTER, cond))
+        memo = _LeafMemo(test, name, unit != ENCOUNTER, rows.thaw)
+        return list(map(memo.__getitem__, rows.frozen(unit, name)))
