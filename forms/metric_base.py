@@ -75,9 +75,9 @@ class Window(dict[Any, bool]):
         self[day] = inside = isinstance(day, str) and self.low <= day <= self.high
         return inside
 
-    def mask(self, rows: list[Record]) -> list[bool]:
+    def mask(self, rows: list[Record], dates: list[Any] | None = None) -> list[bool]:
         """Return, per record, whether its date (or month, without a date) is in the window."""
-        dates = read_field(rows, PERIOD_DATE)
+        dates = read_field(rows, PERIOD_DATE) if dates is None else dates
         inside = list(map(self.__getitem__, dates))
         if None not in dates:
             return inside

@@ -39,6 +39,23 @@ class _LeafMemo(dict[Any, bool]):
         return held
 
 
+def leaf_fields(cond: Any, filters: Mapping[str, Condition], seen: frozenset[str] = frozenset()) -> set[str]:
+    """Return the field names a condition's leaves read, named filters expanded."""
+    if not isinstance(cond, Mapping):
+        return set()
+    names = {str(cond["field"])} if "field" in cond else set()
+    for part in [
+        *(cond.get("all") or ()),
+        *(cond.get("any") or ()),
+        *([cond["not"]] if "not" in cond else ()),
+    ]:
+        names |= leaf_fields(part, filters, seen)
+    use = cond.get("use")
+    if isinstance(use, str) and use in filters and use not in seen:
+        names |= leaf_fields(filters[use], filters, seen | {use})
+    return names
+
+
 class Masks:
     """Per-unit boolean masks of conditions over a MetricRows table."""
 

@@ -51,10 +51,11 @@ from datetime import date, datetime, time, timedelta
 from itertools import chain
 from typing import Any
 
-from forms.completeness import Completeness
+from forms.completeness import AGENCY_FIELD, Completeness, measured_fields
 from forms.metric_base import Window, base_set
 from forms.metric_kinds import KINDS
-from forms.metric_rows import Cells, MetricError, MetricRows
+from forms.metric_masks import leaf_fields
+from forms.metric_rows import PERIOD_DATE, Cells, MetricError, MetricRows
 from forms.model import Metric, Template
 from forms.suppression import DEFAULT_SUPPRESS_BELOW, suppress, suppress_cells
 
@@ -92,6 +93,8 @@ def compute_metrics(
         "suppress_below": below, "suppressed": suppress,
     }  # fmt: skip
     context = _Context(template, rows, below if suppress else None, breakdowns, unit_field)
+    dated = breakdowns or (end is None and any(min_period_age_h(template, m) for m in template.metrics))
+    context.prefetch(dated)
     results = {}
     for metric in template.metrics:
         last_usable = _last_usable_day(template, metric, moment)
@@ -142,6 +145,25 @@ class _Context:
             cells = self.rows.cells(unit, dim)
             split[dim] = self._cells(metric.kind, kind.by_cells(cells, _universe(cells)))
         return {**head, **self._one(metric.kind, kind.total()), "breakdowns": split}
+
+    def prefetch(self, dated: bool) -> None:
+        """Read every field the metrics will use in one pass per unit."""
+        filters = self.template.filters
+        wanted = {PERIOD_DATE} if dated else set()
+        for metric in self.template.metrics:
+            spec = metric.spec
+            for key in ("filter", "numerator", "denominator"):
+                wanted |= leaf_fields(spec.get(key), filters)
+            wanted |= {str(spec[k]) for k in ("distinct", "sum", "value") if k in spec}
+            for dim in self.dimensions(metric):
+                wanted |= leaf_fields({"use": dim}, filters) if dim in filters else {dim}
+        for item in measured_fields(self.template):
+            if item.field.core or self.rows.holding_count(item.unit, item.output):
+                wanted |= leaf_fields(item.field.relevant, filters)
+                wanted |= {item.output} if item.field.usage == "R" else set()
+        wanted.add(AGENCY_FIELD)
+        self.rows.prefetch("encounter", wanted - self.rows.person_names)
+        self.rows.prefetch("person", wanted & self.rows.person_names)
 
     def _completeness(self, metric: Metric) -> dict[str, Any]:
         measure = Completeness(self.rows, self.template)
@@ -218,5 +240,6 @@ def _waiting(context: _Context, metric: Metric, end: date | None, last_usable: d
         head = {"id": metric.id, "label": metric.label, "kind": metric.kind, "unit": metric.unit}
         return {**head, "pending": True, "available_after": available.isoformat(), "suppressed": False,
                 "breakdowns": {}}  # fmt: skip
-    through = Window("", last_usable.isoformat()).mask(context.rows.encounters)
+    dates = context.rows.column("encounter", PERIOD_DATE)
+    through = Window("", last_usable.isoformat()).mask(context.rows.encounters, dates)
     return {**context.compute(metric, through), "pending": False, "through": last_usable.isoformat()}

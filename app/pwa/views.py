@@ -27,6 +27,7 @@ SHELL_STATIC = (
     "js/offline/replay.js",
     "js/offline/status.js",
     "js/offline/encounter.js",
+    "js/offline/finalize.js",
     "js/offline/answers.js",
     "icons/icon.svg",
     "icons/icon-192.png",

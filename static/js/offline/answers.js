@@ -1,7 +1,5 @@
-// Read the encounter form as stored answers, as forms/builder.py answers_from_form does on the
-// server, and snapshot or restore the form's inputs for drafts.
+// Read the encounter form as stored answers, as forms/builder.py answers_from_form does on the server.
 const WALL = /^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d))?$/;
-const SKIP = ["csrf_token", "action"];
 
 // Return the answers the form holds: {field: value, group: [{field: value}]}.
 export function answersFromForm(form, kinds) {
@@ -60,36 +58,4 @@ function offset(zone, epochMs) {
     day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" }).formatToParts(new Date(epochMs));
   const p = Object.fromEntries(parts.map((x) => [x.type, Number(x.value)]));
   return Math.round((Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(epochMs / 1000) * 1000) / 60000);
-}
-
-// Return the form's inputs (values and person rows) so that restore() can bring them back.
-export function snapshot(form) {
-  const rows = Object.fromEntries([...form.querySelectorAll("[data-group]")].map((g) => [g.dataset.group,
-    [...g.querySelectorAll("[data-row]")].map((r) => r.dataset.row)]));
-  return { rows, values: [...new FormData(form)].filter(([name, v]) => !SKIP.includes(name) && typeof v === "string") };
-}
-
-// Put a snapshot back into the form: its person rows first, then every input's value.
-export function restore(form, { rows, values }) {
-  for (const group of form.querySelectorAll("[data-group]")) {
-    const id = group.dataset.group;
-    const html = document.getElementById(`row-template-${id}`)?.innerHTML;
-    const holder = group.querySelector("[data-rows]");
-    if (!html || !holder || !rows[id]) continue;
-    holder.replaceChildren();
-    rows[id].forEach((index) => holder.insertAdjacentHTML("beforeend", html.replaceAll("__index__", index)));
-    holder.querySelectorAll("[data-row-title]").forEach((title, i) => { title.textContent = group.dataset.rowLabel.replace("{n}", String(i + 1)); });
-  }
-  for (const input of form.querySelectorAll("input, select, textarea")) {
-    if (SKIP.includes(input.name) || input.type === "hidden") continue;
-    if (input.type === "checkbox" || input.type === "radio") input.checked = false;
-    else input.value = "";
-  }
-  for (const [name, value] of values) {
-    for (const input of form.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
-      if (input.type === "checkbox" || input.type === "radio") input.checked ||= input.value === value;
-      else input.value = value;
-    }
-  }
-  form.dispatchEvent(new Event("change", { bubbles: true }));
 }

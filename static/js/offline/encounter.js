@@ -1,57 +1,49 @@
-// The encounter page with or without signal: every change autosaves a draft on this tablet; a
-// draft comes back after a reload or crash; Finalize checks the record with the browser's copy of
-// the server's rules and puts it in the outbox; a refused record opens with the server's messages.
-import { answersFromForm, restore, snapshot } from "./answers.js";
+// The encounter page with or without signal: every change autosaves a draft on this tablet, and a
+// draft comes back after a reload or a crash. Save and Finalize are handed to finalize.js.
 import { all, get, put, remove } from "./store.js";
 
-const SERVER_FILLS = ["auto", "derived"]; // inputs the server fills at finalize
-let form, user, t, sync, template;
+const page = { finished: false }; // shared with finalize.js
 let saveTimer = null;
-let finished = false; // once queued, the record lives in the outbox, never again as a draft
 
-export async function start(options) {
-  ({ user, t, sync } = options);
-  form = document.getElementById("encounter-form");
+export async function start({ user, t, sync }) {
+  const form = document.getElementById("encounter-form");
   if (!form || form.querySelector("fieldset[disabled]")) return;
+  Object.assign(page, { form, user, t, sync, notice, autosave, snapshot, restore });
   await openRecord(new URLSearchParams(location.search));
   for (const type of ["input", "change", "click"]) form.addEventListener(type, autosaveSoon);
   window.addEventListener("pagehide", autosave);
   form.addEventListener("submit", onSubmit);
-  document.documentElement.dataset.offlineReady = String(Math.round(performance.now()));
+  if (document.readyState === "loading") await new Promise((done) => document.addEventListener("DOMContentLoaded", done));
+  document.documentElement.dataset.offlineReady = String(Math.round(performance.now())); // form.js has run too
 }
 
-const uuid = () => form.elements.encounter_uuid.value;
-const isNew = () => location.pathname.endsWith("/encounters/new");
+const uuid = () => page.form.elements.encounter_uuid.value;
+const isNew = location.pathname.endsWith("/encounters/new");
+const finalizer = () => import("./finalize.js");
 
 // Show what the address asks for: a refused record, a draft, the last unfinished draft, or a blank form.
 async function openRecord(params) {
-  const entry = params.get("open") && (await get("outbox", [user, params.get("open")]));
-  if (entry) {
-    restore(form, entry.snapshot);
-    return showMessages(entry.messages, t(entry.state === "conflict" ? "conflict_help" : "rejected_help"));
-  }
-  if (params.get("queued")) notice(t((await get("outbox", [user, params.get("queued")])) ? "queued" : "sent"), "ok");
-  const drafts = (await all("drafts", user)).sort((a, b) => b.savedAt - a.savedAt);
-  const wanted = params.get("draft");
-  const draft = isNew()
-    ? drafts.find((d) => (wanted ? d.id === wanted : d.isNew && !params.has("new") && !params.get("queued")))
-    : drafts.find((d) => d.id === uuid());
-  if (draft && (isNew() || draft.base === form.elements.base_revision.value)) {
-    restore(form, draft.snapshot);
-    notice(t("restored", { time: new Date(draft.savedAt).toLocaleTimeString() }), "ok", blankLink(drafts.length - 1));
+  const { form, user, t } = page;
+  const held = params.get("open") && (await get("outbox", [user, params.get("open")]));
+  if (held) return (await finalizer()).openHeld(page, held);
+  const queued = params.get("queued");
+  if (queued) notice(t((await get("outbox", [user, queued])) ? "queued" : "sent"), "ok");
+  const drafts = (await all("drafts", user)).filter((d) => d.isNew === isNew).sort((a, b) => b.savedAt - a.savedAt);
+  const wanted = isNew ? params.get("draft") || (!params.has("new") && !queued && drafts[0]?.id) : uuid();
+  const draft = drafts.find((d) => d.id === wanted);
+  if (draft && (isNew || draft.base === form.elements.base_revision.value)) {
+    restore(draft.snapshot);
+    const others = drafts.filter((d) => d !== draft).slice(0, 5).map((d) => link(`?draft=${d.id}`, clock(d.savedAt)));
+    notice(t("restored", { time: clock(draft.savedAt) }), "ok", link("?new=1", t("start_blank")), ...others);
   } else if (draft) {
     await remove("drafts", [user, draft.id]); // the server holds a newer revision than this draft
-  } else if (isNew()) {
+  } else if (isNew) {
     form.elements.encounter_uuid.value = crypto.randomUUID(); // a stored page must never reuse an id
   }
 }
 
-function blankLink(others) {
-  const a = document.createElement("a");
-  a.href = "/encounters/new?new=1";
-  a.textContent = others > 0 ? t("start_blank_others", { n: others }) : t("start_blank");
-  return a;
-}
+const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+const link = (href, text) => Object.assign(document.createElement("a"), { href, textContent: text });
 
 function autosaveSoon() {
   clearTimeout(saveTimer);
@@ -60,103 +52,59 @@ function autosaveSoon() {
 
 function autosave() {
   clearTimeout(saveTimer);
-  if (finished) return Promise.resolve();
-  const draft = { user, id: uuid(), snapshot: snapshot(form), base: form.elements.base_revision.value, isNew: isNew(), savedAt: Date.now() };
-  return put("drafts", draft);
+  if (page.finished) return Promise.resolve();
+  const { form, user } = page;
+  return put("drafts", { user, id: uuid(), snapshot: snapshot(), base: form.elements.base_revision.value, isNew, savedAt: Date.now() });
 }
 
 function onSubmit(event) {
   const action = event.submitter?.value;
   if (action !== "save" && action !== "finalize") return;
   event.preventDefault();
-  (action === "save" ? saveDraft() : finalize()).catch((error) => notice(String(error), "error"));
+  finalizer().then((f) => (action === "save" ? f.saveDraft(page) : f.finalize(page))).catch((e) => notice(String(e), "error"));
 }
 
-// Online and logged in: the usual server save (with a fresh token). Otherwise the draft stays here.
-async function saveDraft() {
-  await autosave();
-  const response = await fetch("/api/v1/csrf", { cache: "no-store", signal: AbortSignal.timeout(8000) }).catch(() => null);
-  if (!response?.ok) return notice(t(response?.status === 401 ? "login_to_save" : "saved_here"), "warning");
-  form.elements.csrf_token.value = (await response.json()).csrf_token;
-  form.append(Object.assign(document.createElement("input"), { type: "hidden", name: "action", value: "save" }));
-  form.submit();
-}
-
-async function finalize() {
-  const kinds = JSON.parse(document.getElementById("template-json")?.textContent || "{}");
-  const answers = answersFromForm(form, Object.fromEntries((kinds.not_values || []).map((n) => [n.code, n.kind])));
-  const messages = await check(answers, kinds);
-  const acknowledged = [...form.querySelectorAll("[name=acknowledged]")].filter((i) => i.checked || i.type === "hidden").map((i) => i.value);
-  const open = messages.filter((m) => m.severity !== "WARNING" || !acknowledged.includes(m.rule));
-  if (open.length) {
-    await autosave();
-    return showMessages(messages, t(open.some((m) => m.severity !== "WARNING") ? "fix_these" : "check_these"), acknowledged);
-  }
-  const base = form.elements.base_revision.value;
-  const held = await get("outbox", [user, uuid()]);
-  const body = { id: uuid(), status: "final", template_id: kinds.id, template_version: kinds.version,
-    base_revision: held?.currentRevision ?? (base === "" ? null : Number(base)), answers, acknowledged_warnings: acknowledged };
-  finished = true;
-  clearTimeout(saveTimer);
-  await put("outbox", { user, id: uuid(), rev: Date.now(), state: "waiting", queuedAt: Date.now(), snapshot: snapshot(form), body });
-  await remove("drafts", [user, uuid()]);
-  navigator.serviceWorker?.ready.then((r) => r.sync?.register("crewlog-outbox")).catch(() => {});
-  await sync(true);
-  const after = await get("outbox", [user, uuid()]);
-  if (after?.state === "rejected" || after?.state === "conflict") {
-    finished = false;
-    return showMessages(after.messages, t(`${after.state}_help`));
-  }
-  location.assign(after ? `/encounters/new?queued=${encodeURIComponent(uuid())}` : "/");
-}
-
-// Return the browser validator's messages (none when the template is not at hand; the server checks anyway).
-async function check(answers, page) {
-  template ??= await fetch("/template.json").then((r) => (r.ok ? r.json() : null)).catch(() => null);
-  if (!template || template.template?.id !== page.id || template.template?.version !== page.version) return [];
-  const { validate } = await import("../validation.js");
-  const filled = new Set(template.fields.filter((f) => SERVER_FILLS.includes(f.input)).map((f) => f.id));
-  const messages = validate(template, answers, { finalize: true, now: new Date(), extended: template.enabled_extended || [] });
-  return messages.filter((m) => !filled.has(String(m.field).split(".").pop()));
-}
-
-// Show messages above the form and at each field; warnings get a box to tick.
-function showMessages(messages, heading, acknowledged = []) {
-  form.querySelectorAll("[data-offline-msg]").forEach((el) => el.remove());
-  const box = element("div", "box error", "");
-  box.dataset.offlineMsg = "";
-  box.setAttribute("role", "alert");
-  box.append(element("h2", "", heading));
-  const list = box.appendChild(element("ul", "", ""));
-  for (const m of messages) {
-    const anchor = m.field && `wrap-${m.field.replace(/\[(\d+)\]\./g, "-$1-")}`;
-    const item = list.appendChild(element("li", "", ""));
-    if (m.severity === "WARNING" && m.rule) item.append(tick(m, acknowledged));
-    else item.append(anchor && document.getElementById(anchor) ? link(`#${anchor}`, m.message) : m.message);
-    const note = element("p", `field-msg ${m.severity === "WARNING" ? "warning" : "error"}`, m.message);
-    note.dataset.offlineMsg = "";
-    if (anchor) document.getElementById(anchor)?.append(note);
-  }
-  form.prepend(box);
-  box.scrollIntoView({ block: "start" });
-}
-
-function tick(message, acknowledged) {
-  const label = element("label", "", `${t("i_checked")} ${message.message}`);
-  const box = Object.assign(document.createElement("input"), { type: "checkbox", name: "acknowledged", value: message.rule });
-  box.checked = acknowledged.includes(message.rule);
-  label.prepend(box, " ");
-  return label;
-}
-
-function notice(text, kind, extra = null) {
+// Show a note above the form: what happened to the record, and links to go on.
+function notice(text, kind, ...links) {
   document.querySelector("[data-offline-notice]")?.remove();
-  const box = element("div", `box ${kind}`, text);
+  const box = Object.assign(document.createElement("div"), { className: `box ${kind}`, textContent: text });
   box.dataset.offlineNotice = "";
   box.setAttribute("role", "status");
-  if (extra) box.append(" ", extra);
-  form.before(box);
+  for (const a of links) box.append(" ", a);
+  page.form.before(box);
 }
 
-const element = (tag, className, text) => Object.assign(document.createElement(tag), { className, textContent: text });
-const link = (href, text) => Object.assign(element("a", "", text), { href });
+// Return the form's inputs (values and person rows) so that restore() can bring them back.
+function snapshot() {
+  const { form } = page;
+  const rows = Object.fromEntries([...form.querySelectorAll("[data-group]")].map((g) => [g.dataset.group,
+    [...g.querySelectorAll("[data-row]")].map((r) => r.dataset.row)]));
+  return { rows, values: [...new FormData(form)].filter(([name, v]) => name !== "csrf_token" && name !== "action" && typeof v === "string") };
+}
+
+// Put a snapshot back: its person rows first (from the row template), then every input's value.
+function restore({ rows, values }) {
+  const { form } = page;
+  for (const group of form.querySelectorAll("[data-group]")) {
+    const id = group.dataset.group;
+    const html = document.getElementById(`row-template-${id}`)?.innerHTML;
+    const holder = group.querySelector("[data-rows]");
+    if (!html || !holder || !rows[id]) continue;
+    holder.replaceChildren();
+    rows[id].forEach((index, i) => {
+      holder.insertAdjacentHTML("beforeend", html.replaceAll("__index__", index));
+      holder.lastElementChild.querySelector("[data-row-title]").textContent = group.dataset.rowLabel.replace("{n}", String(i + 1));
+    });
+  }
+  for (const input of form.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    if (input.type === "checkbox" || input.type === "radio") input.checked = false;
+    else input.value = "";
+  }
+  for (const [name, value] of values) {
+    for (const input of form.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
+      if (input.type === "checkbox" || input.type === "radio") input.checked ||= input.value === value;
+      else input.value = value;
+    }
+  }
+  form.dispatchEvent(new Event("change", { bubbles: true }));
+}

@@ -1,6 +1,5 @@
 // Every page: register the service worker, keep storage, show the sync status, and send this
 // user's outbox on load, when the connection returns, when the page is shown, on a timer and on demand.
-import { replay } from "./replay.js";
 import { all, get } from "./store.js";
 import { guardLogout, showStatus, t } from "./status.js";
 
@@ -20,22 +19,24 @@ async function registerWorker() {
 
 // Send what is due (everything when forced), then show the state and plan the next attempt.
 export async function sync(force = false) {
-  if (!user) return;
-  const result = await replay(user, force).catch(() => ({ offline: true }));
+  if (!user) return {};
+  const due = (await all("outbox", user)).some((e) => !held(e) && (force || !(e.nextAt > Date.now())));
+  const result = due ? await import("./replay.js").then((r) => r.replay(user, force)).catch(() => ({ offline: true })) : {};
   login = result.login || (login && !result.sent);
-  await refresh(result.offline ? false : navigator.onLine);
-  const entries = await all("outbox", user);
+  const entries = await refresh(result.offline ? false : navigator.onLine);
   const next = Math.min(...entries.map((e) => e.nextAt || Infinity), Date.now() + PERIOD_MS);
   clearTimeout(timer);
   timer = setTimeout(sync, Math.max(1000, next - Date.now()));
   return result;
 }
 
+const held = (entry) => entry.state === "conflict" || entry.state === "rejected";
+
 async function refresh(online = navigator.onLine) {
   const entries = await all("outbox", user);
   waiting = entries.length;
-  const held = entries.filter((e) => e.state === "conflict" || e.state === "rejected");
-  showStatus({ online, waiting, held, login, lastSync: (await get("meta", user))?.lastSync });
+  showStatus({ online, waiting, held: entries.filter(held), login, lastSync: (await get("meta", user))?.lastSync });
+  return entries;
 }
 
 function start() {

@@ -1,0 +1,163 @@
+"""Check the encounter form's weight and speed in headless Chromium against the PWA budgets.
+
+Run: .venv/bin/python bench/pwa_budget.py [--runs 5]
+
+Serves the real app (waitress, loopback, temporary instance), logs in as a responder and
+opens the new-encounter form once online so the service worker installs. It prints every
+file the form page loads (raw and gzip bytes), the totals, the JavaScript total, and the
+time until the form is usable when it comes from the service worker's cache with the CPU
+throttled 4x (the median of --runs offline loads; "usable" is when form.js has run and the
+offline module has opened the record). Budgets: page with everything it loads <= 120 KB raw
+and <= 35 KB gzip, JavaScript <= 30 KB raw, usable <= 300 ms. Files the page fetches only
+later (the validator and the template, on Finalize) and the service worker's install
+download are reported but not budgeted. Exits 1 when a budget is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from conftest import PERSONAS, add_personas, make_app  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from app import users  # noqa: E402
+from tests.browser.live_server import serve  # noqa: E402
+
+KB = 1024
+BUDGETS = {"raw": 120 * KB, "gzip": 35 * KB, "js": 30 * KB, "usable_ms": 300}
+FORM = "/encounters/new"
+LATER = ("/static/js/validation.js", "/template.json")  # fetched on Finalize, not to open the form
+
+
+def sizes(body: bytes) -> tuple[int, int]:
+    """Return (raw, gzip -6) byte counts of a response body."""
+    return len(body), len(gzip.compress(body, compresslevel=6))
+
+
+def log_in(page: Any) -> None:
+    """Log in as the responder persona."""
+    who = PERSONAS["responder"]
+    page.goto("/login")
+    page.fill("input[name=username]", who.username)
+    page.fill("input[name=password]", who.password)
+    page.click("form[action^='/login'] button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def wait_usable(page: Any) -> int:
+    """Wait until the form is usable; return the milliseconds since navigation start."""
+    page.wait_for_function("() => document.documentElement.dataset.offlineReady !== undefined", timeout=30000)
+    return int(page.evaluate("() => Number(document.documentElement.dataset.offlineReady)"))
+
+
+def page_files(context: Any, page: Any, base: str) -> list[tuple[str, int, int]]:
+    """Load the form online; return (path, raw, gzip) of the page and every same-origin file it loads."""
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(urlsplit(r.url).path) if r.url.startswith(base) else None)
+    page.goto(FORM)
+    wait_usable(page)
+    page.wait_for_load_state("networkidle")
+    paths = list(dict.fromkeys(p for p in seen if p not in ("/sw.js",) and not p.startswith("/api/")))
+    return [(path, *sizes(context.request.get(base + path).body())) for path in paths]
+
+
+def install_download(context: Any, page: Any, base: str) -> list[tuple[str, int, int]]:
+    """Return (path, raw, gzip) of what the service worker stores at install."""
+    shell = page.evaluate("async () => (await (await caches.open((await caches.keys())[0])).keys()).map((r) => r.url)")
+    return [(urlsplit(u).path, *sizes(context.request.get(u).body())) for u in shell]
+
+
+def time_to_usable(context: Any, page: Any, runs: int) -> list[int]:
+    """Return the times to usable of offline loads from the service worker with the CPU throttled 4x."""
+    context.set_offline(True)
+    cdp = context.new_cdp_session(page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
+    times = []
+    for _ in range(runs):
+        page.goto(FORM + "?new=1")
+        times.append(wait_usable(page))
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+    context.set_offline(False)
+    return times
+
+
+def table(title: str, rows: list[tuple[str, int, int]]) -> None:
+    """Print files with their sizes in KB."""
+    print(title)
+    for path, raw, packed in rows:
+        print(f"  {path:<42} {raw / KB:8.1f} KB raw {packed / KB:7.1f} KB gzip")
+
+
+def measure(runs: int) -> dict[str, Any]:
+    """Serve the app, load the form in Chromium and return the figures."""
+    users.use_fast_hashing()
+    with tempfile.TemporaryDirectory() as folder:
+        for name in [n for n in os.environ if n.startswith("CREWLOG_")]:
+            del os.environ[name]
+        app = make_app(Path(folder) / "instance")
+        add_personas(app)
+        live = serve(app)
+        try:
+            with sync_playwright() as playwright:
+                executable = shutil.which("chromium") or "/usr/bin/chromium"
+                browser = playwright.chromium.launch(executable_path=executable, headless=True)
+                context = browser.new_context(base_url=live.url)
+                page = context.new_page()
+                log_in(page)
+                page.goto(FORM)
+                page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+                files = page_files(context, context.new_page(), live.url)
+                shell = install_download(context, page, live.url)
+                times = time_to_usable(context, page, runs)
+                browser.close()
+        finally:
+            live.stop()
+    return {"files": files, "shell": shell, "times": times}
+
+
+def report(figures: dict[str, Any]) -> list[str]:
+    """Print the figures; return the budgets missed."""
+    files, shell, times = figures["files"], figures["shell"], figures["times"]
+    table("Encounter form page and the files it loads:", files)
+    raw, packed = sum(f[1] for f in files), sum(f[2] for f in files)
+    js = sum(f[1] for f in files if f[0].endswith(".js"))
+    later = [f for f in shell if f[0] in LATER]
+    table("Fetched on Finalize (from the service worker's cache):", later)
+    print(f"Service worker install download: {sum(f[1] for f in shell) / KB:.1f} KB raw in {len(shell)} files")
+    usable = int(statistics.median(times))
+    print(f"Total: {raw / KB:.1f} KB raw, {packed / KB:.1f} KB gzip (budgets {BUDGETS['raw'] // KB} / "
+          f"{BUDGETS['gzip'] // KB} KB)")
+    print(f"JavaScript loaded by the form: {js / KB:.1f} KB raw (budget {BUDGETS['js'] // KB} KB); with the "
+          f"validator: {(js + sum(f[1] for f in later if f[0].endswith('.js'))) / KB:.1f} KB")
+    print(f"Usable from the service worker cache, CPU 4x slower: median {usable} ms of {times} "
+          f"(budget {BUDGETS['usable_ms']} ms)")
+    checks = {"raw": raw, "gzip": packed, "js": js, "usable_ms": usable}
+    return [f"{name} {value} > {BUDGETS[name]}" for name, value in checks.items() if value > BUDGETS[name]]
+
+
+def main() -> int:
+    """Measure, print, and exit 1 when a budget is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="offline loads to time (median)")
+    missed = report(measure(parser.parse_args().runs))
+    if missed:
+        print("MISSED: " + "; ".join(missed))
+        return 1
+    print("All PWA budgets met.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
