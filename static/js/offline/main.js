@@ -1,5 +1,6 @@
 // Every page: register the service worker, keep storage, show the sync status, and send this
 // user's outbox on load, when the connection returns, when the page is shown, on a timer and on demand.
+import { start as openEncounterPage } from "./encounter.js";
 import { all, get } from "./store.js";
 import { guardLogout, showStatus, t } from "./status.js";
 
@@ -49,9 +50,7 @@ function start() {
   document.addEventListener("visibilitychange", () => !document.hidden && sync());
   document.querySelector("[data-sync-now]")?.addEventListener("click", () => sync(true));
   sync(true); // a page load is the crew acting: try now, whatever the backoff says
-  if (document.getElementById("encounter-form")) {
-    import("./encounter.js").then((page) => page.start({ user, t, sync }));
-  }
+  if (document.getElementById("encounter-form")) openEncounterPage({ user, t, sync });
 }
 
 start();
