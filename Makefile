@@ -15,6 +15,7 @@ RUN_ENV = CREWLOG_SERVER_INSTANCE_PATH=$(INSTANCE) \
 	CREWLOG_SYNC_ENDPOINT=http://127.0.0.1:$(RECEIVER_PORT) \
 	CREWLOG_SYNC_TOKEN=$(RECEIVER_TOKEN) \
 	CREWLOG_SYNC_AGENCY_ID=ST-DEMO-0001 \
+	CREWLOG_SYNC_MAX_BACKOFF_S=30 \
 	CREWLOG_AGENCY_ID=ST-DEMO-0001
 
 .PHONY: install run test lint bench clean
@@ -31,6 +32,7 @@ run: install
 	@test -f $(INSTANCE)/crewlog.sqlite || { $(RUN_ENV) $(BIN)/crewlog init && $(RUN_ENV) $(BIN)/crewlog demo --encounters 200; }
 	@$(RUN_ENV) $(BIN)/crewlog receiver --port $(RECEIVER_PORT) --db $(INSTANCE)/receiver.sqlite \
 		--token $(RECEIVER_TOKEN):ST-DEMO-0001 & echo $$! > $(INSTANCE)/receiver.pid
+	@$(BIN)/python -c "import socket,time; any(socket.socket().connect_ex(('127.0.0.1',$(RECEIVER_PORT)))==0 or time.sleep(0.2) for _ in range(50))"
 	@echo "Reference state receiver on http://127.0.0.1:$(RECEIVER_PORT)/"
 	@echo "Crewlog on http://127.0.0.1:$(PORT)/  (demo users: $(INSTANCE)/demo-users.txt)"
 	@trap 'kill $$(cat $(INSTANCE)/receiver.pid) 2>/dev/null' EXIT INT TERM; \

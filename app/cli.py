@@ -246,10 +246,23 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Instance], int]] = {
 }
 
 
+def _split_delegated(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """Split off the arguments of `receiver`/`sync`, which argparse would misread as our own options."""
+    for i, arg in enumerate(argv):
+        if arg in ("receiver", "sync"):
+            return argv[: i + 1], argv[i + 1 :]
+        if not arg.startswith("-") and (i == 0 or argv[i - 1] != "--config"):
+            break
+    return argv, None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the crewlog command line; return the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    head, delegated = _split_delegated(list(sys.argv[1:] if argv is None else argv))
+    args = build_parser().parse_args(head)
+    if delegated is not None:
+        args.rest = delegated
     inst: Instance | None = None
     try:
         inst = Instance(config.load_settings(args.config))

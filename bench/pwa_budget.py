@@ -75,7 +75,9 @@ def page_files(context: Any, page: Any, base: str) -> list[tuple[str, int, int]]
 
 def install_download(context: Any, page: Any, base: str) -> list[tuple[str, int, int]]:
     """Return (path, raw, gzip) of what the service worker stores at install."""
-    shell = page.evaluate("async () => (await (await caches.open((await caches.keys())[0])).keys()).map((r) => r.url)")
+    shell = page.evaluate(
+        "async () => (await (await caches.open((await caches.keys())[0])).keys()).map((r) => r.url)"
+    )
     return [(urlsplit(u).path, *sizes(context.request.get(u).body())) for u in shell]
 
 
@@ -135,14 +137,22 @@ def report(figures: dict[str, Any]) -> list[str]:
     js = sum(f[1] for f in files if f[0].endswith(".js"))
     later = [f for f in shell if f[0] in LATER]
     table("Fetched on Finalize (from the service worker's cache):", later)
-    print(f"Service worker install download: {sum(f[1] for f in shell) / KB:.1f} KB raw in {len(shell)} files")
+    print(
+        f"Service worker install download: {sum(f[1] for f in shell) / KB:.1f} KB raw in {len(shell)} files"
+    )
     usable = int(statistics.median(times))
-    print(f"Total: {raw / KB:.1f} KB raw, {packed / KB:.1f} KB gzip (budgets {BUDGETS['raw'] // KB} / "
-          f"{BUDGETS['gzip'] // KB} KB)")
-    print(f"JavaScript loaded by the form: {js / KB:.1f} KB raw (budget {BUDGETS['js'] // KB} KB); with the "
-          f"validator: {(js + sum(f[1] for f in later if f[0].endswith('.js'))) / KB:.1f} KB")
-    print(f"Usable from the service worker cache, CPU 4x slower: median {usable} ms of {times} "
-          f"(budget {BUDGETS['usable_ms']} ms)")
+    print(
+        f"Total: {raw / KB:.1f} KB raw, {packed / KB:.1f} KB gzip (budgets {BUDGETS['raw'] // KB} / "
+        f"{BUDGETS['gzip'] // KB} KB)"
+    )
+    print(
+        f"JavaScript loaded by the form: {js / KB:.1f} KB raw (budget {BUDGETS['js'] // KB} KB); with the "
+        f"validator: {(js + sum(f[1] for f in later if f[0].endswith('.js'))) / KB:.1f} KB"
+    )
+    print(
+        f"Usable from the service worker cache, CPU 4x slower: median {usable} ms of {times} "
+        f"(budget {BUDGETS['usable_ms']} ms)"
+    )
     checks = {"raw": raw, "gzip": packed, "js": js, "usable_ms": usable}
     return [f"{name} {value} > {BUDGETS[name]}" for name, value in checks.items() if value > BUDGETS[name]]
 

@@ -25,9 +25,9 @@ def rate_figures(numerator: int, denominator: int) -> dict[str, Any]:
     return {"numerator": numerator, "denominator": denominator, "percent": percent(numerator, denominator)}
 
 
-def count_figures(value: int | float, rows: int | None = None) -> dict[str, Any]:
-    """Return the figures of a count (`rows` = rows summed, for a sum)."""
-    return {"value": value} if rows is None else {"value": value, "rows": rows}
+def count_figures(count: int | float, rows: int | None = None) -> dict[str, Any]:
+    """Return the figures of a count (`rows` = the rows added up, for a sum)."""
+    return {"count": count} if rows is None else {"count": count, "rows": rows}
 
 
 def duration_figures(seconds: Sequence[int | float], aggregations: Sequence[str]) -> dict[str, Any]:

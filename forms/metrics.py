@@ -23,7 +23,7 @@ Result (JSON-able)::
 
 Figures by kind:
 
-- count: `value` (rows, distinct values, or the sum; a sum also has `rows`);
+- count: `count` (rows, distinct values, or the sum; a sum also has `rows`);
 - rate: `numerator`, `denominator`, `percent` (one decimal; None without a denominator);
 - duration: `n`, and per aggregation `median_s`/`median_min`, `p90_s`/`p90_min`,
   `mean_s`/`mean_min` (seconds, and minutes with one decimal for display);
@@ -98,8 +98,10 @@ def compute_metrics(
     results = {}
     for metric in template.metrics:
         last_usable = _last_usable_day(template, metric, moment)
-        if last_usable is None or (end is not None and end <= last_usable):
+        if last_usable is None:
             results[metric.id] = context.compute(metric)
+        elif end is not None and end <= last_usable:
+            results[metric.id] = {**context.compute(metric), "pending": False}
         else:
             results[metric.id] = _waiting(context, metric, end, last_usable)
     return {"period": period, "metrics": results}

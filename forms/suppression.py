@@ -1,7 +1,7 @@
 """Small-cell suppression for figures shared outside the agency.
 
 A cell is small when a count is 1 to k-1 (k = the template's `suppress_below`, default
-11): a count's value (or the rows a sum adds up), a rate's numerator or denominator, a
+11): a count (or the rows a sum adds up), a rate's numerator or denominator, a
 duration's n. Zero is shown. In a small cell every count figure below k becomes the
 string "<k" (e.g. "<11"), derived figures (percent, median, p90, mean) become None, and
 the cell is flagged `"suppressed": true`. Within a breakdown, when exactly one cell is
@@ -17,7 +17,7 @@ from typing import Any
 DEFAULT_SUPPRESS_BELOW = 11
 
 COUNT_FIGURES: dict[str, tuple[str, ...]] = {
-    "count": ("value", "rows"),
+    "count": ("count", "rows"),
     "rate": ("numerator", "denominator"),
     "completeness": ("numerator", "denominator"),
     "duration": ("n",),

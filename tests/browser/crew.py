@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from conftest import PERSONAS
+from tests.conftest import PERSONAS
 
 AGENCY_ZONE = ZoneInfo("America/Denver")  # the [agency] timezone default the live server runs with
 

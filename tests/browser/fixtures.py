@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import add_personas, make_app
 
 from tests.browser.chromium import launch
 from tests.browser.live_server import LiveServer, serve
+from tests.conftest import add_personas, make_app
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import PERSONAS, ApiClient, AuthActions, valid_answers
-
 from tests.browser import crew
 from tests.browser.chromium import launch_persistent
 from tests.browser.fixtures import browser, context, live, playwright  # noqa: F401  (fixtures)
 from tests.browser.live_server import LiveServer
+from tests.conftest import PERSONAS, ApiClient, AuthActions, valid_answers
 
 STATUS_DONE = "() => document.querySelector('#sync-status').dataset.waiting === '0'"
 
@@ -155,3 +154,50 @@ def test_refused_record_is_kept_and_opens_with_the_servers_messages(context: Any
     page.check("[data-offline-msg] input[name=acknowledged][value=R25]")
     assert crew.finalize_and_follow(page) == live.url + "/"
     assert len(live.encounters("rita")) == before + 1
+
+
+def test_save_draft_keeps_it_on_the_tablet_offline_and_on_the_server_online(
+    context: Any,
+    live: LiveServer,
+) -> None:
+    page = context.new_page()
+    crew.log_in(page, "responder")
+    crew.open_form_online(page)
+    context.set_offline(True)
+    page.reload()
+    crew.wait_ready(page)
+    incident = crew.fill_encounter_quickly(page)
+    page.click("button[name=action][value=save]")
+    page.locator("[data-offline-notice]").wait_for()
+    assert "draft is saved on this tablet" in page.inner_text("[data-offline-notice]")
+    context.set_offline(False)
+    with page.expect_navigation():
+        page.click("button[name=action][value=save]")
+    assert page.url.endswith("/edit")
+    record = page.url.split("/")[-2]
+    assert {"id": record, "status": "draft", "revision": 1} in live.encounters("rita")
+    assert page.input_value("input[name=psap_incident_id]") == incident
+
+
+def test_record_changed_elsewhere_is_kept_shown_and_sent_once_the_crew_confirms(
+    context: Any,
+    live: LiveServer,
+) -> None:
+    api = live.app.test_client()
+    assert AuthActions(api).login("responder").status_code == 302
+    rita = ApiClient(api, PERSONAS["responder"])
+    record = rita.save(valid_answers(psap_incident_id="INC-BOTH-1")).get_json()["id"]
+    page = context.new_page()
+    crew.log_in(page, "responder")
+    page.goto(f"/encounters/{record}/edit")
+    crew.wait_ready(page)
+    changed = rita.save(valid_answers(psap_incident_id="INC-BOTH-2"), encounter_id=record, base_revision=1)
+    assert changed.status_code == 200  # saved elsewhere meanwhile: now revision 2
+    crew.choose(page, "attested", "true")
+    crew.finalize(page)
+    page.locator("[data-offline-msg][role=alert]").wait_for()
+    assert "changed on the server" in page.inner_text("[data-offline-msg][role=alert]")
+    assert [e["state"] for e in crew.outbox(page)] == ["conflict"]
+    assert {"id": record, "status": "draft", "revision": 2} in live.encounters("rita")
+    assert crew.finalize_and_follow(page) == live.url + "/"
+    assert {"id": record, "status": "final", "revision": 3} in live.encounters("rita")

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import PERSONAS, ApiClient, AuthActions, valid_answers
 
 from tests.browser import crew
 from tests.browser.fixtures import browser, context, live, playwright  # noqa: F401  (fixtures)
 from tests.browser.live_server import LiveServer
+from tests.conftest import PERSONAS, ApiClient, AuthActions, valid_answers
 
 CACHED_URLS = """async () => {
   const urls = [];

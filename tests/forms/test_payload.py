@@ -209,10 +209,19 @@ def test_an_unknown_date_precision_is_refused(shipped: Template) -> None:
 def tiny_template(*derived: dict[str, Any]) -> Template:
     """Return a template with four times and the given derived values."""
     times = [
-        {"id": name, "section": "times", "label": name, "type": "datetime", "usage": "O", "tier": "core",
-         "input": "now", "privacy": "metric", "to_state": "derive"}
+        {
+            "id": name,
+            "section": "times",
+            "label": name,
+            "type": "datetime",
+            "usage": "O",
+            "tier": "core",
+            "input": "now",
+            "privacy": "metric",
+            "to_state": "derive",
+        }
         for name in ("start_at", "end_at", "backup_at", "later_at")
-    ]  # fmt: skip
+    ]
     return load_template_data(
         {
             "template": {"id": "tiny", "version": "1", "title": "Tiny", "effective_date": "2026-01-01"},
@@ -227,8 +236,9 @@ def tiny_template(*derived: dict[str, Any]) -> Template:
 
 def interval(kind: str, seconds: int) -> Any:
     """Shape start_at -> end_at `seconds` apart with one derived value of `kind`."""
-    template = tiny_template({"id": "gap", "level": "encounter", "kind": kind, "start": ["start_at"],
-                              "end": ["end_at"]})  # fmt: skip
+    template = tiny_template(
+        {"id": "gap", "level": "encounter", "kind": kind, "start": ["start_at"], "end": ["end_at"]}
+    )
     start = datetime.fromisoformat("2026-03-14T10:00:00-06:00")
     stored = {"start_at": start.isoformat(), "end_at": (start + timedelta(seconds=seconds)).isoformat()}
     return shape(template, stored).get("gap")
@@ -254,17 +264,35 @@ def test_derived_intervals_use_their_units_and_rounding(kind: str, seconds: int,
 
 
 def test_a_derived_start_falls_back_in_order_and_an_unreal_end_leaves_it_out() -> None:
-    template = tiny_template({"id": "gap", "level": "encounter", "kind": "seconds",
-                              "start": ["start_at", "backup_at"], "end": ["end_at"]})  # fmt: skip
-    fallback = {"start_at": {"nv": "not_recorded"}, "backup_at": "2026-03-14T10:00:00-06:00",
-                "end_at": "2026-03-14T10:01:00-06:00"}  # fmt: skip
+    template = tiny_template(
+        {
+            "id": "gap",
+            "level": "encounter",
+            "kind": "seconds",
+            "start": ["start_at", "backup_at"],
+            "end": ["end_at"],
+        }
+    )
+    fallback = {
+        "start_at": {"nv": "not_recorded"},
+        "backup_at": "2026-03-14T10:00:00-06:00",
+        "end_at": "2026-03-14T10:01:00-06:00",
+    }
     assert shape(template, fallback)["gap"] == 60
     assert "gap" not in shape(template, {**fallback, "end_at": {"nv": "not_recorded"}})
 
 
 def test_a_derived_value_whose_when_fails_is_left_out() -> None:
-    template = tiny_template({"id": "gap", "level": "encounter", "kind": "seconds", "start": ["start_at"],
-                              "end": ["end_at"], "when": {"field": "later_at", "op": "is_set"}})  # fmt: skip
+    template = tiny_template(
+        {
+            "id": "gap",
+            "level": "encounter",
+            "kind": "seconds",
+            "start": ["start_at"],
+            "end": ["end_at"],
+            "when": {"field": "later_at", "op": "is_set"},
+        }
+    )
     stored = {"start_at": "2026-03-14T10:00:00-06:00", "end_at": "2026-03-14T10:01:00-06:00"}
     assert "gap" not in shape(template, stored)
     assert shape(template, {**stored, "later_at": "2026-03-14T11:00:00-06:00"})["gap"] == 60

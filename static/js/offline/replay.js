@@ -25,13 +25,15 @@ async function drain(user, force) {
   }
   for (const entry of due.sort((a, b) => a.queuedAt - b.queuedAt)) {
     let response = await send(entry, token).catch(() => null);
-    if (response?.status === 400 && (await errorOf(response)).error === "csrf") {
+    if (await refusedToken(response)) {
       token = await csrf().catch(() => token);
       response = await send(entry, token).catch(() => null);
     }
     if (!response) return { ...result, offline: true, ...(await backoff(entry, "network")) };
     if (response.status === 401) return { ...result, login: true };
-    if (response.ok) {
+    if (await refusedToken(response)) {
+      await backoff(entry, "csrf");
+    } else if (response.ok) {
       await settle(entry, await response.json());
       result.sent += 1;
     } else if ([400, 403, 404, 409, 413, 422].includes(response.status)) {
@@ -57,6 +59,7 @@ function send(entry, token) {
   });
 }
 
+const refusedToken = async (response) => response?.status === 400 && (await errorOf(response)).error === "csrf";
 const errorOf = (response) => response.clone().json().catch(() => ({ message: `HTTP ${response.status}` }));
 
 // Change the stored entry only while it is still the revision that was sent.
