@@ -122,16 +122,19 @@ def _prepare(
         completed_at = previous.get("completed_at") or ctx.now().isoformat(timespec="seconds")
         finalizer = Finalizer(request.id, record_version, user, units.get(db, unit_id), completed_at)
         answers = finalize.fill_auto(template, answers, finalizer, ctx)
-    answers = normalize(template, answers, extended=ctx.extended, finalize=request.finalize)
+    extended = ctx.extended
+    answers = normalize(template, answers, extended=extended, finalize=request.finalize)
     if request.finalize:
-        answers = finalize.mark_repeat_clients(db, template, answers, request.id, ctx)
+        marked = finalize.mark_repeat_clients(db, template, answers, request.id, ctx)
+        answers = normalize(template, marked, extended=extended, finalize=True)  # the flags may cascade
     messages = validate(
         template,
         answers,
         finalize=request.finalize,
         now=ctx.now(),
-        extended=ctx.extended,
+        extended=extended,
         duplicate_lookup=finalize.duplicate_lookup(db, template, request.id, ctx.keys),
+        normalized=True,
     )
     _refuse_if_blocked(messages, request, blocking)
     prepared = Prepared(

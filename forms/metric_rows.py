@@ -90,10 +90,10 @@ def thaw(value: Any) -> Any:
     return [thaw(v) for v in value]
 
 
-class _Numbering(dict[tuple[str, ...], int]):
-    """Number each distinct key signature (the field ids a record holds) on first sight."""
+class _Numbering(dict[int, int]):
+    """Number each distinct key signature (the hash of the field ids a record holds) on first sight."""
 
-    def __missing__(self, key: tuple[str, ...]) -> int:
+    def __missing__(self, key: int) -> int:
         self[key] = number = len(self)
         return number
 
@@ -143,9 +143,16 @@ class MetricRows:
         return self._columns[key]
 
     def prefetch(self, unit: str, names: Iterable[str]) -> None:
-        """Read several fields of every row in one pass (each record is visited once, while hot)."""
+        """Read several fields of every row in one pass (each record is visited once, while hot).
+
+        Fields are read in the first record's key order, so each record's entries are walked
+        front to back.
+        """
         rows = self.encounters if unit == ENCOUNTER else self.persons
-        wanted = sorted({n for n in names if (unit, n) not in self._columns})
+        order = {name: index for index, name in enumerate(rows[0])} if rows else {}
+        wanted = sorted(
+            {n for n in names if (unit, n) not in self._columns}, key=lambda n: (order.get(n, 1 << 30), n)
+        )
         if len(wanted) < 2 or not set(map(type, rows)) <= {dict}:
             return
         table = list(map(tuple, map(map, map(_GET, rows), repeat(wanted))))
@@ -193,16 +200,20 @@ class MetricRows:
         return sum(n for keys, n in zip(keysets, counts, strict=True) if name in keys)
 
     def _signature(self, unit: str) -> tuple[list[int], list[frozenset[str]], list[int]]:
-        """Return each row's signature number, the key set and the row count of each signature."""
+        """Return each row's signature number, the key set and the row count of each signature.
+
+        Signatures are told apart by the hash of the key tuple, which saves comparing every
+        key of every record; two different key sets sharing a 64-bit hash is not a concern.
+        """
         if unit not in self._signatures:
+            rows = self.rows(unit)
+            hashes = list(map(hash, map(tuple, rows)))
             numbering = _Numbering()
-            numbers = list(map(numbering.__getitem__, map(tuple, self.rows(unit))))
+            numbers = list(map(numbering.__getitem__, hashes))
+            examples = dict(zip(hashes, rows, strict=True))
             counts = Counter(numbers)
-            self._signatures[unit] = (
-                numbers,
-                [frozenset(k) for k in numbering],
-                [counts[i] for i in range(len(counts))],
-            )
+            keysets = [frozenset(examples[h]) for h in numbering]
+            self._signatures[unit] = (numbers, keysets, [counts[i] for i in range(len(keysets))])
         return self._signatures[unit]
 
     def cells(self, unit: str, dim: str) -> list[Cells]:

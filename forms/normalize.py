@@ -2,11 +2,13 @@
 
 Pure: returns a new dict and never touches its input. Answers with wrong types pass
 through unchanged so that validation can name them.
+
+Saving a record runs this on every request, so each pass reports whether it changed
+anything instead of comparing deep copies, and answers are copied once, as JSON data.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,17 +24,24 @@ def normalize(
     template: Template, answers: Mapping[str, Any], *, extended: frozenset[str] = frozenset(), finalize: bool
 ) -> Answers:
     """Return a new answers dict: auto values set, non-applicable values dropped, rows numbered."""
-    out: Answers = copy.deepcopy(dict(answers)) if isinstance(answers, Mapping) else {}
+    out: Answers = {k: json_copy(v) for k, v in answers.items()} if isinstance(answers, Mapping) else {}
     for _ in range(MAX_PASSES):
-        before = copy.deepcopy(out)
-        _set_auto_values(template, out, extended)
-        _drop_inapplicable(template, out, extended)
-        if out == before:
+        changed = _set_auto_values(template, out, extended)
+        if not _drop_inapplicable(template, out, extended) and not changed:
             break
     _number_rows(template, out, extended)
     if finalize:
         _mark_blank_required(template, out, extended)
     return out
+
+
+def json_copy(value: Any) -> Any:
+    """Return a deep copy of JSON data (lists and dicts copied, other values shared)."""
+    if isinstance(value, list):
+        return [json_copy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_copy(v) for k, v in value.items()}
+    return value
 
 
 def enabled(field: Field, extended: frozenset[str]) -> bool:
@@ -59,36 +68,52 @@ def rows_of(values: Mapping[str, Any], group: Group) -> list[dict[str, Any]]:
     return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
 
 
-def _set_auto_values(template: Template, out: Answers, extended: frozenset[str]) -> None:
+def _set_auto_values(template: Template, out: Answers, extended: frozenset[str]) -> bool:
+    """Set the automatic values that apply; return whether any value changed."""
+    changed = False
     for f in template.fields.values():
         if f.auto_value is None or not enabled(f, extended):
             continue
         holds = template_predicate(template, f.auto_value["when"])
         if f.group is None:
             if holds(out, None):
-                out[f.id] = copy.deepcopy(f.auto_value["value"])
+                changed = _put(out, f.id, f.auto_value["value"]) or changed
             continue
         for row in rows_of(out, template.groups[f.group]) if f.group in template.groups else []:
             if holds(out, row):
-                row[f.id] = copy.deepcopy(f.auto_value["value"])
+                changed = _put(row, f.id, f.auto_value["value"]) or changed
+    return changed
 
 
-def _drop_inapplicable(template: Template, out: Answers, extended: frozenset[str]) -> None:
+def _put(target: dict[str, Any], name: str, value: Any) -> bool:
+    """Store a copy of value under name; return whether the stored value differs from before."""
+    same = name in target and target[name] == value
+    target[name] = json_copy(value)
+    return not same
+
+
+def _drop_inapplicable(template: Template, out: Answers, extended: frozenset[str]) -> bool:
+    """Drop the values and groups that do not apply; return whether anything was dropped."""
+    dropped = False
     for name in list(out):
         f = template.fields.get(name)
         if f is not None and f.group is None and not applies(template, f, out, None, extended):
             del out[name]
+            dropped = True
     for group in template.groups.values():
         if group.id not in out:
             continue
         if not group_applies(template, group, out):
             del out[group.id]
+            dropped = True
             continue
         for row in rows_of(out, group):
             for name in list(row):
                 f = template.fields.get(name)
                 if f is not None and f.group == group.id and not applies(template, f, out, row, extended):
                     del row[name]
+                    dropped = True
+    return dropped
 
 
 def _number_rows(template: Template, out: Answers, extended: frozenset[str]) -> None:

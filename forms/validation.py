@@ -31,17 +31,19 @@ def validate(
     now: datetime,
     extended: frozenset[str] = frozenset(),
     duplicate_lookup: DuplicateLookup | None = None,
+    normalized: bool = False,
 ) -> list[Message]:
     """Return every problem with the answers (none: the record may be saved or finalized).
 
     The answers are normalized first (normalize() is idempotent, so passing normalized
-    answers changes nothing); `now` (timezone-aware; naive means UTC) bounds future times.
+    answers changes nothing) unless `normalized` says the caller already did, with the
+    same `extended` and `finalize`; `now` (timezone-aware; naive means UTC) bounds future times.
     """
     rule, severity = _schema_rule(template)
     if not isinstance(answers, Mapping):
         return [Message(None, severity, "The record could not be read: start it again.", rule)]
     messages = list(_shape(template, answers, severity, rule))
-    values = normalize(template, answers, extended=extended, finalize=finalize)
+    values = answers if normalized else normalize(template, answers, extended=extended, finalize=finalize)
     for place, field, value in _applicable(template, values, extended):
         problem = value_problem(field, value, template)
         if problem is None and finalize:

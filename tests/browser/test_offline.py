@@ -106,7 +106,7 @@ def test_server_error_then_created_is_retried_and_delivered_once(context: Any, l
     crew.open_form_online(page)
     live.faults.fail_next(1, 500)
     crew.fill_encounter(page)
-    assert "?queued=" in crew.finalize_and_follow(page)
+    crew.finalize_and_follow(page)  # to the next blank form, or home if the retry already went through
     crew.wait_until(page, STATUS_DONE, timeout_s=20)  # retried by itself after a backoff
     assert live.faults.saves == [500, 201]
     assert len(live.encounters("rita")) == before + 1
@@ -121,7 +121,7 @@ def test_answer_lost_after_the_server_saved_is_resent_without_a_duplicate(
     crew.open_form_online(page)
     live.faults.fail_next(1, 502, after_commit=True)
     crew.fill_encounter(page)
-    assert "?queued=" in crew.finalize_and_follow(page)
+    crew.finalize_and_follow(page)  # to the next blank form, or home if the retry already went through
     crew.wait_until(page, STATUS_DONE, timeout_s=20)
     assert live.faults.saves == [502, 200]  # the resend is recognised as the same record and revision
     assert len(live.encounters("rita")) == before + 1
