@@ -3,24 +3,24 @@
 Runs over every M and R field that reaches the state as itself (`send`) or as a
 generalized output (fields that are derived or never sent cannot be seen in a payload).
 A real value, a pertinent negative or a NOT value other than `not_recorded` is complete;
-blank or `not_recorded` is not (an M field of a finalized record always holds a real
-value, so only R fields are read value by value). A record counts for a field when the field's output is
-present in it, or when the field would have been relevant (its condition evaluated on
-the payload) and enabled: core fields always, an extended field for the agencies whose
-records carry it at least once.
+`not_recorded` (what a blank R field becomes at finalize) is not. An M field of a
+finalized record always holds a real value, so only R fields are read value by value.
+A record counts for a field when the field's output is present in it, or when the field
+would have been relevant (its condition evaluated on the payload) and enabled: core
+fields always, an extended field for the agencies whose records carry it at least once.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import chain, compress
-from operator import and_, gt, or_
+from itertools import compress, repeat
+from operator import add, and_, gt, ne, or_
 from typing import Any
 
+from forms.breakdown_cells import ordered
 from forms.figures import rate_figures
-from forms.metric_rows import ENCOUNTER, Cells, MetricRows
+from forms.metric_rows import ENCOUNTER, MetricRows
 from forms.model import Field, Template
 
 AGENCY_FIELD = "agency_id"
@@ -51,13 +51,6 @@ def measured_fields(template: Template) -> list[Measured]:
     return measured
 
 
-def is_complete(value: Any) -> bool:
-    """Return whether a payload value answers its field."""
-    if value is None or value == "" or value == []:
-        return False
-    return not (isinstance(value, dict) and value.get("nv") == INCOMPLETE_NOT_VALUE and "value" not in value)
-
-
 class Completeness:
     """Per-field completeness over the base set, and its sum over all fields.
 
@@ -74,6 +67,7 @@ class Completeness:
             if enabled is not None:
                 self.enabled[item.field.id] = enabled
         self.measured = [m for m in measured_fields(template) if m.field.id in self.enabled]
+        self._totals: dict[str, tuple[list[int], list[int]]] = {}
 
     def _enabled(self, item: Measured) -> list[bool] | bool | None:
         """Return True (enabled for every row), a per-row mask, or None (enabled nowhere)."""
@@ -128,28 +122,31 @@ class Completeness:
         denominator = sum(f["denominator"] for f in fields)
         return {**rate_figures(numerator, denominator), "fields": fields}
 
-    def _masks(self, item: Measured) -> tuple[list[bool], list[bool]]:
-        """Return per-row (complete, counted) masks for one field."""
-        holding = self.rows.holding(item.unit, item.output)
-        scope = self._scope(item) or [True] * len(holding)
-        counted = list(map(or_, holding, scope))
-        if item.field.usage != "R":
-            return holding, counted
-        return [is_complete(v) for v in self.rows.column(item.unit, item.output)], counted
+    def _row_totals(self, unit: str) -> tuple[list[int], list[int]]:
+        """Return, per row of a unit, how many measured fields are complete and how many count."""
+        if unit not in self._totals:
+            size = self.rows.size(unit)
+            complete, counted = [0] * size, [0] * size
+            for item in (m for m in self.measured if m.unit == unit):
+                holding = self.rows.holding(unit, item.output)
+                scope = self._scope(item)
+                counted = list(map(add, counted, holding if scope is None else map(or_, holding, scope)))
+                if item.field.usage == "R":
+                    column = self.rows.column(unit, item.output)
+                    holding = list(map(and_, holding, map(ne, column, repeat(NOT_RECORDED))))
+                complete = list(map(add, complete, holding))
+            self._totals[unit] = (complete, counted)
+        return self._totals[unit]
 
     def by_dim(self, dim: str) -> dict[Any, Figures]:
         """Return the summed figures per cell of a breakdown dimension (e.g. month, agency)."""
         nums: Counter[Any] = Counter()
         dens: Counter[Any] = Counter()
         universe: set[Any] = set()
-        for item in self.measured:
-            complete, counted = self._masks(item)
-            cells = self.rows.cells(item.unit, dim)
-            universe.update(chain.from_iterable(cells))
-            nums.update(chain.from_iterable(compress(cells, complete)))
-            dens.update(chain.from_iterable(compress(cells, counted)))
-        return {c: rate_figures(nums[c], dens[c]) for c in _ordered(universe)}
-
-
-def _ordered(cells: Iterable[Cells | Any]) -> list[Any]:
-    return sorted(cells, key=lambda c: (c is None, str(c)))
+        for unit in ("encounter", "person"):
+            complete, counted = self._row_totals(unit)
+            cells = self.rows.cells(unit, dim)
+            universe.update(cells.universe)
+            nums.update(cells.sums(complete))
+            dens.update(cells.sums(counted))
+        return {c: rate_figures(nums[c], dens[c]) for c in ordered(universe)}

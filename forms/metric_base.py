@@ -17,7 +17,8 @@ from itertools import compress
 from operator import and_, not_
 from typing import Any
 
-from forms.metric_rows import PERIOD_DATE, PERIOD_MONTH, read_field
+from forms.breakdown_cells import PERIOD_DATE, PERIOD_MONTH
+from forms.metric_rows import read_field
 
 log = logging.getLogger(__name__)
 

@@ -2,21 +2,22 @@
 
 Each kind reads cached masks and columns from MetricRows and counts with C-level
 helpers (list.count, compress, Counter) so that 100,000 encounters take well under a
-second. `total()` returns the figures of the whole set; `by_cells(cells, universe)`
-returns the figures of every cell of a breakdown, zero cells included.
+second. `total()` returns the figures of the whole set; `by_cells(split)` returns the
+figures of every cell of a breakdown (forms/breakdown_cells.py), zero cells included.
 """
 
 from __future__ import annotations
 
-from collections import ChainMap, Counter, defaultdict
+from collections import ChainMap
 from collections.abc import Hashable, Iterable, Mapping
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
 from operator import and_, is_not, not_
 from typing import Any, cast
 
+from forms.breakdown_cells import Split
 from forms.derive import elapsed_seconds, first_instant
 from forms.figures import AGGREGATIONS, count_figures, duration_figures, number, rate_figures
-from forms.metric_rows import Cells, MetricError, MetricRows, freeze
+from forms.metric_rows import MetricError, MetricRows, freeze
 from forms.model import Metric
 
 Figures = dict[str, Any]
@@ -81,20 +82,16 @@ class Count:
             return count_figures(sum(found), len(found))
         return count_figures(self.mask.count(True))
 
-    def by_cells(self, cells: list[Cells], universe: Iterable[Any]) -> dict[Any, Figures]:
+    def by_cells(self, cells: Split) -> dict[Any, Figures]:
         """Return the figures of every cell."""
         if self.keys is not None:
-            sets = _sets(cells, self.keys, self.mask)
-            return {c: count_figures(len(sets.get(c, ()))) for c in universe}
+            distinct = cells.distinct(self.keys, self.mask)
+            return {c: count_figures(distinct[c]) for c in cells.universe}
         if self.numbers is not None:
-            sums: dict[Any, list[float]] = defaultdict(list)
-            for row_cells, n in compress(zip(cells, self.numbers, strict=True), self.mask):
-                if n is not None:
-                    for cell in row_cells:
-                        sums[cell].append(n)
-            return {c: count_figures(sum(sums.get(c, ())), len(sums.get(c, ()))) for c in universe}
-        counts = Counter(chain.from_iterable(compress(cells, self.mask)))
-        return {c: count_figures(counts[c]) for c in universe}
+            found = cells.lists(self.numbers, self.mask)
+            return {c: count_figures(sum(found[c]), len(found[c])) for c in cells.universe}
+        counts = cells.tally(self.mask)
+        return {c: count_figures(counts[c]) for c in cells.universe}
 
 
 class Rate:
@@ -114,14 +111,13 @@ class Rate:
             return rate_figures(len(num), len(den))
         return rate_figures(self.num.count(True), self.den.count(True))
 
-    def by_cells(self, cells: list[Cells], universe: Iterable[Any]) -> dict[Any, Figures]:
+    def by_cells(self, cells: Split) -> dict[Any, Figures]:
         """Return the figures of every cell."""
         if self.keys is not None:
-            nums, dens = _sets(cells, self.keys, self.num), _sets(cells, self.keys, self.den)
-            return {c: rate_figures(len(nums.get(c, ())), len(dens.get(c, ()))) for c in universe}
-        nums_n = Counter(chain.from_iterable(compress(cells, self.num)))
-        dens_n = Counter(chain.from_iterable(compress(cells, self.den)))
-        return {c: rate_figures(nums_n[c], dens_n[c]) for c in universe}
+            nums, dens = cells.distinct(self.keys, self.num), cells.distinct(self.keys, self.den)
+        else:
+            nums, dens = cells.tally(self.num), cells.tally(self.den)
+        return {c: rate_figures(nums[c], dens[c]) for c in cells.universe}
 
 
 class Duration:
@@ -143,14 +139,10 @@ class Duration:
         found = _present(compress(self.seconds, self.mask))
         return duration_figures(found, self.aggregations)
 
-    def by_cells(self, cells: list[Cells], universe: Iterable[Any]) -> dict[Any, Figures]:
+    def by_cells(self, cells: Split) -> dict[Any, Figures]:
         """Return the figures of every cell."""
-        found: dict[Any, list[float]] = defaultdict(list)
-        for row_cells, seconds in compress(zip(cells, self.seconds, strict=True), self.mask):
-            if seconds is not None:
-                for cell in row_cells:
-                    found[cell].append(seconds)
-        return {c: duration_figures(found.get(c, []), self.aggregations) for c in universe}
+        found = cells.lists(self.seconds, self.mask)
+        return {c: duration_figures(found[c], self.aggregations) for c in cells.universe}
 
 
 def _seconds(value: int | float | None) -> int | float | None:
@@ -175,15 +167,6 @@ def _intervals(rows: MetricRows, unit: str, start: tuple[str, ...], end: tuple[s
         between = elapsed_seconds(first, last) if first is not None and last is not None else None
         seconds.append(_seconds(between))
     return seconds
-
-
-def _sets(cells: list[Cells], keys: list[Any], mask: list[bool]) -> dict[Any, set[Any]]:
-    """Return the distinct keys of the masked rows per cell."""
-    sets: dict[Any, set[Any]] = defaultdict(set)
-    for row_cells, key in compress(zip(cells, keys, strict=True), mask):
-        for cell in row_cells if key is not None else ():
-            sets[cell].add(key)
-    return sets
 
 
 KINDS: dict[str, type[Count] | type[Rate] | type[Duration]] = {

@@ -13,21 +13,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain, compress, repeat
-from operator import attrgetter, itemgetter
+from operator import attrgetter, itemgetter, not_
 from typing import Any
 
+from forms.breakdown_cells import Split, split
 from forms.metric_masks import Masks
 from forms.model import Condition, Template
 
 ENCOUNTER = "encounter"
-MONTH = "month"
-PERIOD_DATE = "encounter_date"
-PERIOD_MONTH = "encounter_month"
 
 Row = Mapping[str, Any]
-Cells = tuple[Any, ...]
 
-_SCALARS = (str, int, float, bool)
 _HASHABLE = {str, int, float, bool, type(None)}
 _GET = attrgetter("get")
 _OTHER = {dict}  # unhashable JSON values other than lists
@@ -53,23 +49,30 @@ def freeze(value: Any) -> Any:
 
 
 def frozen_column(column: list[Any]) -> list[Any]:
-    """Return a column with every list and object frozen (touching only those rows)."""
+    """Return a column with every list and object frozen, touching as few rows as it can.
+
+    Lists become tuples at C speed; the other rows needing work (objects, and the rows
+    that are not lists in a column of lists) are patched one by one.
+    """
     types = set(map(type, column))
     if types <= _HASHABLE:
         return column
-    out = list(column)
-    if list in types:
-        lists = list(map(isinstance, column, repeat(list)))
-        flats = list(map(tuple, compress(column, lists)))
-        if not _hashable(tuple(flats)):  # a list inside a list: freeze those in full
-            flats = list(map(freeze, compress(column, lists)))
-        if types == {list}:
-            return flats
-        for index, flat in zip(compress(range(len(column)), lists), flats, strict=True):
-            out[index] = flat
-    if types - _HASHABLE - {list}:
-        for index in compress(range(len(column)), map(_OTHER.__contains__, map(type, column))):
-            out[index] = freeze(column[index])
+    if list not in types:
+        return _patch(column, list(column), map(_OTHER.__contains__, map(type, column)))
+    odd = list(map(not_, map(isinstance, column, repeat(list))))
+    work = list(column)
+    for index in compress(range(len(column)), odd):
+        work[index] = ()
+    out = list(map(tuple, work))
+    if not _hashable(tuple(out)):  # a list inside a list: freeze those in full
+        out = list(map(freeze, column))
+    return _patch(column, out, odd)
+
+
+def _patch(column: list[Any], out: list[Any], marks: Iterable[bool]) -> list[Any]:
+    """Freeze the marked rows of `column` into `out`."""
+    for index in compress(range(len(column)), marks):
+        out[index] = freeze(column[index])
     return out
 
 
@@ -124,7 +127,7 @@ class MetricRows:
         self._columns: dict[tuple[str, str], list[Any]] = {}
         self._frozen: dict[tuple[str, str, str], list[Any]] = {}
         self.masks = Masks(self)
-        self._cells: dict[tuple[str, str], list[Cells]] = {}
+        self._cells: dict[tuple[str, str], Split] = {}
         self._signatures: dict[str, tuple[list[int], list[frozenset[str]], list[int]]] = {}
 
     def size(self, unit: str) -> int:
@@ -150,12 +153,14 @@ class MetricRows:
         """
         rows = self.encounters if unit == ENCOUNTER else self.persons
         order = {name: index for index, name in enumerate(rows[0])} if rows else {}
+        order_keys = {name: name for name in order}
         wanted = sorted(
             {n for n in names if (unit, n) not in self._columns}, key=lambda n: (order.get(n, 1 << 30), n)
         )
         if len(wanted) < 2 or not set(map(type, rows)) <= {dict}:
             return
-        table = list(map(tuple, map(map, map(_GET, rows), repeat(wanted))))
+        keys = [order_keys.get(n, n) for n in wanted]  # the records' own key objects compare fastest
+        table = list(map(tuple, map(map, map(_GET, rows), repeat(keys))))
         for index, name in enumerate(wanted):
             self._columns[(unit, name)] = list(map(itemgetter(index), table))
 
@@ -216,20 +221,12 @@ class MetricRows:
             self._signatures[unit] = (numbers, keysets, [counts[i] for i in range(len(keysets))])
         return self._signatures[unit]
 
-    def cells(self, unit: str, dim: str) -> list[Cells]:
-        """Return, per row, the breakdown cells it counts under for a dimension."""
+    def cells(self, unit: str, dim: str) -> Split:
+        """Return the breakdown cells of a dimension for the rows of a unit (cached)."""
         key = (unit, dim)
         if key not in self._cells:
-            self._cells[key] = self._cells_of(unit, dim)
+            self._cells[key] = split(self, unit, dim)
         return self._cells[key]
-
-    def _cells_of(self, unit: str, dim: str) -> list[Cells]:
-        if dim == MONTH:
-            months = [_month(e) for e in self.encounters]
-            return months if unit == ENCOUNTER else list(map(months.__getitem__, self.owner))
-        if dim in self.template.filters:
-            return [(held,) for held in self.mask(unit, {"use": dim})]
-        return [(v,) if isinstance(v, _SCALARS) else cells_of(v) for v in self.column(unit, dim)]
 
 
 def encounter_names(template: Template) -> set[str]:
@@ -259,21 +256,3 @@ def _rows_with_owner(lists: list[list[Any]]) -> tuple[list[Row], list[int]]:
                 persons.append(row)
                 owner.append(index)
     return persons, owner
-
-
-def cells_of(value: Any) -> Cells:
-    """Return the cells a stored value counts under: each code of a list, a NOT/PN code, or None."""
-    if isinstance(value, dict):
-        inner = value.get("value", value.get("pn", value.get("nv")))
-        return cells_of(inner)
-    if isinstance(value, list):
-        return tuple(dict.fromkeys(v for v in value if isinstance(v, _SCALARS))) or (None,)
-    return (value,) if isinstance(value, _SCALARS) else (None,)
-
-
-def _month(encounter: Row) -> Cells:
-    day = encounter.get(PERIOD_DATE)
-    if isinstance(day, str) and len(day) >= 7:
-        return (day[:7],)
-    month = encounter.get(PERIOD_MONTH)
-    return (month,) if isinstance(month, str) else (None,)

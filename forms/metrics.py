@@ -48,14 +48,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
-from itertools import chain
 from typing import Any
 
+from forms.breakdown_cells import PERIOD_DATE
 from forms.completeness import AGENCY_FIELD, Completeness, measured_fields
 from forms.metric_base import Window, base_set
 from forms.metric_kinds import KINDS
 from forms.metric_masks import leaf_fields
-from forms.metric_rows import PERIOD_DATE, Cells, MetricError, MetricRows
+from forms.metric_rows import MetricError, MetricRows
 from forms.model import Metric, Template
 from forms.suppression import DEFAULT_SUPPRESS_BELOW, suppress, suppress_cells
 
@@ -144,8 +144,7 @@ class _Context:
         kind = KINDS[metric.kind](self.rows, unit, metric, within)
         split = {}
         for dim in self.dimensions(metric):
-            cells = self.rows.cells(unit, dim)
-            split[dim] = self._cells(metric.kind, kind.by_cells(cells, _universe(cells)))
+            split[dim] = self._cells(metric.kind, kind.by_cells(self.rows.cells(unit, dim)))
         return {**head, **self._one(metric.kind, kind.total()), "breakdowns": split}
 
     def prefetch(self, dated: bool) -> None:
@@ -208,11 +207,6 @@ def expand_breakdowns(
         elif name not in template.breakdowns:
             found.append(name)
     return list(dict.fromkeys(found))
-
-
-def _universe(cells: list[Cells]) -> list[Any]:
-    """Return the distinct cell values of a dimension, sorted, None last."""
-    return sorted(set(chain.from_iterable(cells)), key=lambda c: (c is None, str(c)))
 
 
 def min_period_age_h(template: Template, metric: Metric) -> int | None:

@@ -8,33 +8,39 @@ from typing import Any
 
 from forms.conditions import decode, has_real, lookup, parse_instant, template_predicate
 from forms.messages import Message, Place, said
-from forms.model import Answers, Condition, Rule, Template
+from forms.model import Answers, Condition, Field, Rule, Template
 from forms.normalize import group_applies, rows_of
 
 Record = Mapping[str, Any]
 DuplicateLookup = Callable[[Answers], bool]
+ENCOUNTER_KINDS = frozenset({"rows", "unique", "exclusive", "not_future"})  # each checks every level itself
+ENCOUNTER = Place()
 
 
 def check_rules(template: Template, values: Answers, raw: Mapping[str, Any], *, now: datetime,
                 duplicate_lookup: DuplicateLookup | None = None) -> list[Message]:  # fmt: skip
     """Return the messages of every cross-field rule that does not hold."""
     messages: list[Message] = []
+    places: dict[str, list[tuple[Place, Record | None]]] = {}  # the rows are the same for every rule
+    extra = (raw, now, duplicate_lookup)
     for rule in template.rules:
         check = _KINDS.get(rule.kind)
         if check is None:
             continue  # schema rules shape the field checks; unknown kinds never load
-        if rule.kind in ("rows", "unique", "exclusive", "not_future"):
-            messages += check(template, rule, values, None, Place(), (raw, now, duplicate_lookup))
+        if rule.kind in ENCOUNTER_KINDS:
+            messages += check(template, rule, values, None, ENCOUNTER, extra)
             continue
-        for place, row in _places(template, rule.level, values):
-            messages += check(template, rule, values, row, place, (raw, now, duplicate_lookup))
+        if rule.level not in places:
+            places[rule.level] = list(_places(template, rule.level, values))
+        for place, row in places[rule.level]:
+            messages += check(template, rule, values, row, place, extra)
     return messages
 
 
 def _places(template: Template, level: str, values: Answers) -> Iterator[tuple[Place, Record | None]]:
     group = template.groups.get(level)
     if group is None:
-        yield Place(), None
+        yield ENCOUNTER, None
         return
     if group_applies(template, group, values):
         for index, row in enumerate(rows_of(values, group)):
@@ -99,9 +105,7 @@ def _not_future(
     now = extra[1] if extra[1].tzinfo is not None else extra[1].replace(tzinfo=UTC)
     latest = now + timedelta(seconds=rule.spec.get("tolerance_s", 0))
     messages = []
-    for f in template.fields.values():
-        if f.type != "datetime":
-            continue
+    for f in _datetime_fields(template):
         group = template.groups.get(f.group or "")
         places = (
             [(Place(), None)]
@@ -115,6 +119,16 @@ def _not_future(
                 text = f"{rule.message}: {f.label} ({shown}) is later than now. Check the time."
                 messages.append(said(at, f.id, text, rule.severity, rule.id))
     return messages
+
+
+def _datetime_fields(template: Template) -> list[Field]:
+    """Return the template's datetime fields (cached on the template)."""
+    found: list[Field] | None = template.memo.get("datetime_fields")
+    if found is None:
+        found = template.memo["datetime_fields"] = [
+            f for f in template.fields.values() if f.type == "datetime"
+        ]
+    return found
 
 
 def _require(

@@ -14,13 +14,14 @@ from typing import Any
 from forms.conditions import decode, has_real
 from forms.messages import Message, Place, about, blocking, said
 from forms.model import Answers, Field, Template
-from forms.normalize import applies, group_applies, normalize, rows_of
+from forms.normalize import normalize, relevance, rows_of
 from forms.rules import DuplicateLookup, check_rules
 from forms.values import value_problem
 
 __all__ = ["Message", "blocking", "normalize", "validate"]
 
 DEFAULT_SCHEMA_RULE = ("schema", "FATAL")
+ENCOUNTER = Place()
 
 
 def validate(
@@ -93,17 +94,20 @@ def _applicable(
     template: Template, values: Answers, extended: frozenset[str]
 ) -> Iterator[tuple[Place, Field, Any]]:
     """Yield (place, field, value) for every enabled, relevant field, rows included."""
-    for field in template.fields.values():
-        if field.group is None and applies(template, field, values, None, extended):
-            yield Place(), field, values.get(field.id)
+    plan = relevance(template, extended)
+    fields = template.fields
+    for name, holds in plan.top.items():
+        if holds(values, None):
+            yield ENCOUNTER, fields[name], values.get(name)
     for group in template.groups.values():
-        if group.id not in values or not group_applies(template, group, values):
+        if group.id not in values or not plan.groups[group.id](values, None):
             continue
-        row_fields = template.group_fields(group.id)
+        tests = plan.rows[group.id]
         for index, row in enumerate(rows_of(values, group)):
-            for field in row_fields:
-                if applies(template, field, values, row, extended):
-                    yield Place(group, index), field, row.get(field.id)
+            place = Place(group, index)
+            for name, holds in tests.items():
+                if holds(values, row):
+                    yield place, fields[name], row.get(name)
 
 
 def _usage_problem(template: Template, field: Field, value: Any) -> str | None:

@@ -53,12 +53,16 @@ self.addEventListener("fetch", (event) => {
   else if (request.method === "GET" && BUILD.shell.includes(url.pathname)) event.respondWith(shellFile(request));
 });
 
-// Network first; offline, the stored blank form (any query) or the offline page.
+// Network first; offline, the stored blank form (any query) or the offline page. On a weak signal
+// the stored blank form is shown after a few seconds instead of a spinner.
 async function page(request, url) {
+  const stored = request.method === "GET" && BUILD.pages.includes(url.pathname) ? await caches.match(url.pathname, { cacheName: PAGES }) : null;
+  const network = fetch(request);
+  network.catch(() => {}); // a late failure after the stored page was shown is fine
   try {
-    return await fetch(request);
+    if (!stored) return await network;
+    return await Promise.race([network, new Promise((resolve) => setTimeout(() => resolve(stored), 4000))]);
   } catch {
-    const stored = request.method === "GET" && BUILD.pages.includes(url.pathname) && (await caches.match(url.pathname, { cacheName: PAGES }));
     return stored || (await caches.match(OFFLINE, { cacheName: SHELL })) || Response.error();
   }
 }

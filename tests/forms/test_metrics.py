@@ -756,9 +756,15 @@ def test_breakdown_cells_of_a_single_valued_field_add_up_to_the_total(shipped: T
     found = compute_metrics(
         shipped, synthetic_records(shipped, 400), suppress=False, breakdowns=True, now=NOW
     )
-    for metric_id in ("encounter_volume", "police_backup_rate", "arrest_rate", "naloxone_doses"):
+    for metric_id in (
+        "encounter_volume",
+        "police_backup_rate",
+        "arrest_rate",
+        "naloxone_doses",
+        "completeness",
+    ):
         m = found["metrics"][metric_id]
-        for dim in ("month", "call_source", "incident_county"):
+        for dim in set(m["breakdowns"]) & {"month", "call_source", "incident_county", "agency_id"}:
             for figure in ("count", "numerator", "denominator"):
                 if figure in m:
                     assert sum(c[figure] for c in m["breakdowns"][dim]) == m[figure], (metric_id, dim)
