@@ -5,15 +5,20 @@ Run: .venv/bin/python bench/forms_bench.py [--encounters 100000] [--seed 7]
 Prints the median time to load and validate the shipped template (20 runs, budget
 50 ms), to compute every shipped metric over synthetic payload records of 100,000
 encounters (3 runs, budget 1 s), and the same with all breakdowns (reported only).
-Exits 1 when a budget is missed. Records are de-identified payloads as
-forms.payload.shape_payload makes them, drawn from a seeded random.Random: codes come
-from the template's code lists; about 8% of encounters also carry an earlier version
-and 1% end voided.
+Exits 1 when a budget is missed. Budgets are judged on CPU time (time.process_time):
+the wall time is printed too, but on a shared machine it mostly measures the other
+processes; a calibration line shows how fast this machine is right now.
+
+Records are de-identified payloads as forms.payload.shape_payload makes them, already
+in memory (decoding 100,000 JSON texts is the caller's cost and is not included), drawn
+from a seeded random.Random: codes come from the template's code lists; about 8% of
+encounters also carry an earlier version and 1% end voided.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -77,41 +82,60 @@ class Synth:
             if self.chance(0.01):
                 record = {**record, "record_version": record["record_version"] + 1, "record_status": "voided"}
             out.append(record)
-        pass
         return out
 
     def encounter(self, index: int) -> dict[str, Any]:
         """Return one encounter payload."""
         rng = self.rng
         day = date(2026, 1, 1) + timedelta(days=rng.randrange(365))
-        source = rng.choices(["911", "988", "311", "walk_up_flag_down", "proactive_outreach", "agency_referral"],
-                             [40, 15, 10, 15, 10, 10])[0]  # fmt: skip
+        source = rng.choices(
+            ["911", "988", "311", "walk_up_flag_down", "proactive_outreach", "agency_referral"],
+            [40, 15, 10, 15, 10, 10],
+        )[0]
         dispatched = source not in ("walk_up_flag_down", "proactive_outreach")
         mode = rng.choices(["in_person", "phone_only", "both"], [70, 15, 15])[0]
         contact = self.chance(0.85)
         record: dict[str, Any] = {
-            "template_id": self.template.id, "template_version": self.template.version,
-            "agency_id": rng.choice(self.agencies), "encounter_id": f"{rng.getrandbits(128):032x}",
-            "record_version": 1, "record_status": "final", "software_name": "Crewlog",
-            "software_version": "1.0.0", "program_model": self.pick("program_model"),
-            "unit_key": rng.choice(self.units), "team_roles": self.some("team_role", 2),
+            "template_id": self.template.id,
+            "template_version": self.template.version,
+            "agency_id": rng.choice(self.agencies),
+            "encounter_id": f"{rng.getrandbits(128):032x}",
+            "record_version": 1,
+            "record_status": "final",
+            "software_name": "Crewlog",
+            "software_version": "1.0.0",
+            "program_model": self.pick("program_model"),
+            "unit_key": rng.choice(self.units),
+            "team_roles": self.some("team_role", 2),
             "call_source": source,
-            "dispatch_reason": self.pick("dispatch_reason", ("not_dispatched",)) if dispatched
+            "dispatch_reason": self.pick("dispatch_reason", ("not_dispatched",))
+            if dispatched
             else "not_dispatched",
-            "contact_mode": mode, "encounter_date": day.isoformat(), "encounter_hour": rng.randrange(24),
-            "incident_state": "08", "incident_county": rng.choice(self.counties),
+            "contact_mode": mode,
+            "encounter_date": day.isoformat(),
+            "encounter_hour": rng.randrange(24),
+            "incident_state": "08",
+            "incident_county": rng.choice(self.counties),
             "incident_zip3": rng.choice(["800", "802", "803", "805", "000"]),
             "location_type": self.pick("location_type"),
-            "unit_disposition": "contact_made" if contact else self.pick("unit_disposition", ("contact_made",)),
-            "police_co_dispatched": self.chance(0.12), "police_requested_by_team": self.chance(0.04),
-            "completed_by_role": self.pick("staff_role"), "completion_lag_min": self.seconds(25) ,
-        }  # fmt: skip
+            "unit_disposition": "contact_made"
+            if contact
+            else self.pick("unit_disposition", ("contact_made",)),
+            "police_co_dispatched": self.chance(0.12),
+            "police_requested_by_team": self.chance(0.04),
+            "completed_by_role": self.pick("staff_role"),
+            "completion_lag_min": self.seconds(25),
+        }
         if dispatched:
             record["psap_incident_hash"] = f"k2026:{rng.getrandbits(256):064x}"
         self.times(record, dispatched, mode != "phone_only")
         if record["police_requested_by_team"]:
             record["police_request_reason"] = self.some("police_request_reason", 2)
-        persons = [self.person(seq, mode) for seq in range(1, rng.choice([1, 1, 1, 1, 2, 3]) + 1)] if contact else []
+        persons = (
+            [self.person(seq, mode) for seq in range(1, rng.choice([1, 1, 1, 1, 2, 3]) + 1)]
+            if contact
+            else []
+        )
         record["persons_contacted_count"] = len(persons)
         record["persons"] = persons
         return record
@@ -134,16 +158,21 @@ class Synth:
         row: dict[str, Any] = {
             "person_seq": seq,
             "person_link_key": rng.choice(self.people) if self.chance(0.93) else {"pn": "refused"},
-            "age_band": self.age(), "sex": self.pick("sex"),
+            "age_band": self.age(),
+            "sex": self.pick("sex"),
             "race_ethnicity": self.some("race_ethnicity", 2) if self.chance(0.85) else {"pn": "refused"},
-            "housing_status": self.pick("housing_status"), "repeat_client": self.chance(0.35),
-            "needs": needs, "primary_need": needs[0], "services": self.some("services", 4),
-            "resolution": self.pick("resolution"), "arrest_made": self.chance(0.02),
+            "housing_status": self.pick("housing_status"),
+            "repeat_client": self.chance(0.35),
+            "needs": needs,
+            "primary_need": needs[0],
+            "services": self.some("services", 4),
+            "resolution": self.pick("resolution"),
+            "arrest_made": self.chance(0.02),
             "involuntary_hold": self.chance(0.05),
             "injury_person_served": rng.choices(["none", "minor", "serious", "unknown"], [90, 6, 1, 3])[0],
             "referrals": self.some("referrals", 2, ("no_referral",)) if self.chance(0.7) else ["no_referral"],
             "follow_up_planned": self.chance(0.4),
-        }  # fmt: skip
+        }
         self.outcome(row, mode, needs)
         return row
 
@@ -151,15 +180,19 @@ class Synth:
         """Return an age band, sometimes approximate or refused."""
         band = self.pick("age_band")
         roll = self.rng.random()
-        return {"value": band, "pn": "approximate"} if roll < 0.1 else {"pn": "refused"} if roll < 0.13 else band
+        return (
+            {"value": band, "pn": "approximate"} if roll < 0.1 else {"pn": "refused"} if roll < 0.13 else band
+        )
 
     def outcome(self, row: dict[str, Any], mode: str, needs: list[str]) -> None:
         """Add transport, naloxone, hold and follow-up details that depend on earlier answers."""
         rng = self.rng
         moved = mode != "phone_only" and self.chance(0.15)
         row["transport_disposition"] = (
-            self.pick("transport_disposition", ("refused_transport", "no_transport")) if moved else "no_transport"
-        )  # fmt: skip
+            self.pick("transport_disposition", ("refused_transport", "no_transport"))
+            if moved
+            else "no_transport"
+        )
         if moved:
             row["destination_type"] = self.pick("destination_type")
         if {"suspected_overdose", "substance_use_intoxication"} & set(needs):
@@ -175,41 +208,60 @@ class Synth:
                 row["follow_up_hours"] = round(rng.uniform(2, 120), 1)
 
 
-def median_time(run: Callable[[], object], repeat: int) -> float:
-    """Return the median wall time of run() in seconds."""
-    times = []
+def timed(run: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Return the median wall time and the median CPU time of run(), in seconds."""
+    walls, cpus = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def calibration_ms() -> float:
+    """Return the CPU time of sum(range(10**6)) in ms (about 10-15 ms on an idle laptop)."""
+    return timed(lambda: sum(range(10**6)), 5)[1] * 1000
+
+
+def report(label: str, wall: float, cpu: float, budget: float | None, runs: int) -> bool:
+    """Print one figure; return whether it is within its budget (judged on CPU time)."""
+    limit = f"budget {budget * 1000:.0f} ms CPU" if budget is not None else "no budget"
+    print(f"{label}: {cpu * 1000:.0f} ms CPU, {wall * 1000:.0f} ms wall (median of {runs}; {limit})")
+    return budget is None or cpu <= budget
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the figures and return 1 when a budget is missed."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--encounters", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     path = shipped_template_path()
-    load_s = median_time(lambda: load_template(path), 20)
     template = load_shipped_template()
     records = Synth(template, args.seed).records(args.encounters)
-    totals_s = median_time(lambda: compute_metrics(template, records), 3)
-    split_s = median_time(lambda: compute_metrics(template, records, breakdowns=True), 3)
-    result = compute_metrics(template, records)
-    print(f"template load + validate: {load_s * 1000:.1f} ms (median of 20; budget {LOAD_BUDGET_S * 1000:.0f} ms)")
-    print(f"records: {len(records):,} payloads, {result['period']['encounters']:,} encounters in the base set, "
-          f"{result['period']['persons']:,} person rows, {len(template.metrics)} metrics")  # fmt: skip
-    print(f"all metrics, totals: {totals_s * 1000:.0f} ms (median of 3; budget {METRICS_BUDGET_S * 1000:.0f} ms)")
-    print(f"all metrics, with breakdowns: {split_s * 1000:.0f} ms (median of 3; no budget)")
-    missed = [name for name, took, budget in (("load", load_s, LOAD_BUDGET_S), ("metrics", totals_s,
-              METRICS_BUDGET_S)) if took > budget]  # fmt: skip
-    if missed:
-        print(f"OVER BUDGET: {', '.join(missed)}")
-        return 1
-    print("within budget")
-    return 0
+    base = compute_metrics(template, records)["period"]
+    print(
+        f"machine: sum(range(10**6)) takes {calibration_ms():.1f} ms CPU; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"records: {len(records):,} payloads = {base['encounters']:,} encounters in the base set with "
+        f"{base['persons']:,} person rows; {len(template.metrics)} metrics"
+    )
+    within = [
+        report("template load + validate", *timed(lambda: load_template(path), 20), LOAD_BUDGET_S, 20),
+        report(
+            "all metrics, totals", *timed(lambda: compute_metrics(template, records), 3), METRICS_BUDGET_S, 3
+        ),
+        report(
+            "all metrics, with breakdowns",
+            *timed(lambda: compute_metrics(template, records, breakdowns=True), 3),
+            None,
+            3,
+        ),
+    ]
+    print("within budget" if all(within) else "OVER BUDGET")
+    return 0 if all(within) else 1
 
 
 if __name__ == "__main__":

@@ -27,13 +27,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
-from conftest import PERSONAS, add_personas, make_app  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from app import users  # noqa: E402
 from tests.browser.live_server import serve  # noqa: E402
+from tests.conftest import PERSONAS, add_personas, make_app  # noqa: E402
 
 KB = 1024
 BUDGETS = {"raw": 120 * KB, "gzip": 35 * KB, "js": 30 * KB, "usable_ms": 300}

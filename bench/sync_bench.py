@@ -40,8 +40,7 @@ TARGET_BATCHED, TARGET_RATIO, TARGET_INGEST = 1000.0, 10.0, 2000.0
 
 def sample_payload() -> dict[str, Any]:
     """Return the worked example of the standard template, shaped by forms.payload."""
-    sys.path.insert(0, str(ROOT / "tests" / "forms"))
-    import worked_example as we
+    from tests.forms import worked_example as we
 
     return shape_payload(
         load_shipped_template(),

@@ -17,7 +17,8 @@ from typing import Any, cast
 from forms.breakdown_cells import Split
 from forms.derive import elapsed_seconds, first_instant
 from forms.figures import AGGREGATIONS, count_figures, duration_figures, number, rate_figures
-from forms.metric_rows import MetricError, MetricRows, freeze
+from forms.frozen import freeze
+from forms.metric_rows import MetricError, MetricRows
 from forms.model import Metric
 
 Figures = dict[str, Any]

@@ -17,6 +17,7 @@ from operator import and_, not_, or_
 from typing import TYPE_CHECKING, Any
 
 from forms.conditions import compile_condition
+from forms.frozen import frozen_in_full
 from forms.model import Condition
 
 if TYPE_CHECKING:
@@ -98,4 +99,7 @@ class Masks:
         if unit != ENCOUNTER and not in_row and name in rows.encounter_names:
             return rows.expand(self.mask(ENCOUNTER, cond))
         memo = _LeafMemo(test, name, unit != ENCOUNTER, rows.thaw)
-        return list(map(memo.__getitem__, rows.frozen(unit, name)))
+        try:
+            return list(map(memo.__getitem__, rows.frozen(unit, name)))
+        except TypeError:  # a list holding lists or objects
+            return list(map(memo.__getitem__, frozen_in_full(rows.column(unit, name))))

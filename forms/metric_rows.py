@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import chain, compress, repeat
-from operator import attrgetter, itemgetter, not_
+from itertools import chain, repeat
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from forms.breakdown_cells import Split, split
+from forms.frozen import frozen_column, thaw
 from forms.metric_masks import Masks
 from forms.model import Condition, Template
 
@@ -24,73 +25,11 @@ ENCOUNTER = "encounter"
 
 Row = Mapping[str, Any]
 
-_HASHABLE = {str, int, float, bool, type(None)}
 _GET = attrgetter("get")
-_OTHER = {dict}  # unhashable JSON values other than lists
-_OBJECT = object()  # tags a frozen JSON object; never equal to anything in JSON
 
 
 class MetricError(ValueError):
     """A metric cannot be computed as defined (unknown unit, field or breakdown)."""
-
-
-def freeze(value: Any) -> Any:
-    """Return a hashable stand-in for a JSON value (a list becomes a tuple, an object a tagged tuple)."""
-    kind = type(value)
-    if kind in _HASHABLE:
-        return value
-    if kind is list:
-        flat = tuple(value)
-        return flat if _hashable(flat) else tuple(map(freeze, value))
-    if kind is dict:
-        items = (_OBJECT, *value.items())
-        return items if _hashable(items) else (_OBJECT, *((k, freeze(v)) for k, v in value.items()))
-    return (_OBJECT, ("", repr(value)))
-
-
-def frozen_column(column: list[Any]) -> list[Any]:
-    """Return a column with every list and object frozen, touching as few rows as it can.
-
-    Lists become tuples at C speed; the other rows needing work (objects, and the rows
-    that are not lists in a column of lists) are patched one by one.
-    """
-    types = set(map(type, column))
-    if types <= _HASHABLE:
-        return column
-    if list not in types:
-        return _patch(column, list(column), map(_OTHER.__contains__, map(type, column)))
-    odd = list(map(not_, map(isinstance, column, repeat(list))))
-    work = list(column)
-    for index in compress(range(len(column)), odd):
-        work[index] = ()
-    out = list(map(tuple, work))
-    if not _hashable(tuple(out)):  # a list inside a list: freeze those in full
-        out = list(map(freeze, column))
-    return _patch(column, out, odd)
-
-
-def _patch(column: list[Any], out: list[Any], marks: Iterable[bool]) -> list[Any]:
-    """Freeze the marked rows of `column` into `out`."""
-    for index in compress(range(len(column)), marks):
-        out[index] = freeze(column[index])
-    return out
-
-
-def _hashable(value: tuple[Any, ...]) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
-def thaw(value: Any) -> Any:
-    """Return the JSON value a frozen stand-in was made from (JSON never holds tuples)."""
-    if type(value) is not tuple:
-        return value
-    if value and value[0] is _OBJECT:
-        return {k: thaw(v) for k, v in value[1:]}
-    return [thaw(v) for v in value]
 
 
 class _Numbering(dict[int, int]):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,11 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-# tests/app/ would otherwise shadow the real `app` package (as a namespace package)
-# because pytest puts tests/ on sys.path: put the repository root first.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import sqlite_utils  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlite_utils
-from conftest import AuthActions, csrf_from
 from flask import Flask
 from flask.testing import FlaskClient
+
+from tests.conftest import AuthActions, csrf_from
 
 
 def admin_client(app: Flask) -> FlaskClient:

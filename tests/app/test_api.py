@@ -7,11 +7,11 @@ import uuid
 from typing import Any
 
 import sqlite_utils
-from conftest import PERSONAS, ApiClient, AuthActions, encounter_body, valid_answers
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app import db as app_db
+from tests.conftest import PERSONAS, ApiClient, AuthActions, encounter_body, valid_answers
 
 FINAL_ACKS = ["R21"]  # the builder's person refused race/ethnicity: a warning to acknowledge
 
@@ -192,7 +192,7 @@ def test_returned_record_is_edited_by_its_author_and_refinalized_as_an_amendment
 
 
 def test_version_sent_to_nobody_is_not_bumped_when_refinalized(tmp_path: Any) -> None:
-    from conftest import add_personas, make_app
+    from tests.conftest import add_personas, make_app
 
     app = make_app(tmp_path / "inst", sync={"require_approval": True})
     add_personas(app)

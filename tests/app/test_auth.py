@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlite_utils
-from conftest import PERSONAS, AuthActions, csrf_from, make_app
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app import audit
+from tests.conftest import PERSONAS, AuthActions, csrf_from, make_app
 
 
 def actions(db: sqlite_utils.Database) -> list[str]:
@@ -138,7 +138,7 @@ def test_login_without_csrf_token_is_refused(client: FlaskClient) -> None:
 
 
 def test_session_cookie_is_httponly_samesite_lax_and_secure_when_configured(tmp_path: Path) -> None:
-    from conftest import add_personas
+    from tests.conftest import add_personas
 
     app = make_app(tmp_path / "inst", security={"secure_cookies": True})
     add_personas(app)

@@ -135,7 +135,7 @@ def test_unit_with_an_unknown_program_model_is_refused(crewlog: Any) -> None:
 
 
 def test_flask_init_db_command_applies_migrations(tmp_path: Path) -> None:
-    from conftest import make_app
+    from tests.conftest import make_app
 
     result = make_app(tmp_path / "inst").test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 0 and "up to date" in result.output

@@ -27,10 +27,10 @@ from typing import Any
 
 import pytest
 import sqlite_utils
-from conftest import ApiClient
-from test_supervisor_builders import call_answers, finalize, post_form
+from tests.app.supervisor_builders import call_answers, finalize, post_form
 
 from app.supervisor import report_cache
+from tests.conftest import ApiClient
 
 SEED = [  # (day, response minutes, client, police called, resolution)
     (2, 8, "A", True, "resolved_with_referral"),

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import sqlite_utils
-from test_supervisor_builders import call_answers, finalize, post_form
+from tests.app.supervisor_builders import call_answers, finalize, post_form
 
 from app import template_versions
 from forms.model import Template

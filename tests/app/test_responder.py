@@ -7,11 +7,9 @@ checked boxes only), so these tests submit exactly what the page offers.
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import shutil
 import subprocess
-import sys
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -36,18 +34,8 @@ from forms.model import Template
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _shared_conftest() -> Any:
-    """Return tests/conftest.py (a plain `import conftest` may find tests/forms/conftest.py)."""
-    spec = importlib.util.spec_from_file_location("crewlog_shared_conftest", ROOT / "tests" / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.get(spec.name) or importlib.util.module_from_spec(spec)
-    if spec.name not in sys.modules:
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    return module
+from tests import conftest as _shared  # noqa: E402
 
-
-_shared = _shared_conftest()
 PERSONAS, AuthActions, valid_answers = _shared.PERSONAS, _shared.AuthActions, _shared.valid_answers
 ZONE = ZoneInfo("America/Denver")
 

@@ -9,11 +9,11 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import AuthActions
 from flask import Flask
 from werkzeug.routing import IntegerConverter, Rule
 
 from app.roles import ANONYMOUS, ROLE_MATRIX
+from tests.conftest import AuthActions
 
 PERSONAS = {ANONYMOUS: None, "responder": "responder", "supervisor": "supervisor", "admin": "admin"}
 ARGUMENT_VALUES = {"filename": "css/app.css", "username": "rita"}

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from conftest import ApiClient, encounter_body, valid_answers
 from flask import Flask
 
 from app import audit, encounters, migrations, users
 from app import db as app_db
 from app.crypto import Keys, current_key_id
 from app.db import write_transaction
+from tests.conftest import ApiClient, encounter_body, valid_answers
 
 
 def database_bytes(app: Flask) -> bytes:

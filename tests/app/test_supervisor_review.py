@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-from conftest import add_personas, make_app, valid_answers
 from flask import Flask
-from test_supervisor_builders import finalize, post_form
+from tests.app.supervisor_builders import finalize, post_form
 from werkzeug.datastructures import MultiDict
 
 from app import template_versions
 from forms.builder import form_data_from_answers, zone_named
+from tests.conftest import add_personas, make_app, valid_answers
 
 
 def outbox_versions(db: sqlite_utils.Database, encounter_id: str) -> dict[int, dict[str, Any]]:
@@ -247,7 +247,7 @@ def test_voiding_a_record_sends_a_voided_version_that_retracts_it(
 def test_with_approval_required_the_record_is_queued_only_when_approved(tmp_path: Path) -> None:
     app = make_app(tmp_path / "instance", sync={"require_approval": True})
     add_personas(app)
-    from conftest import PERSONAS, ApiClient, AuthActions
+    from tests.conftest import PERSONAS, ApiClient, AuthActions
 
     def login(name: str) -> ApiClient:
         client = app.test_client()

@@ -8,13 +8,13 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-from worked_example import EXTENDED, HMAC_KEY, HMAC_KEY_ID, answers
 
 from forms.conditions import evaluate, is_set
 from forms.loader import load_shipped_template
 from forms.metrics import MetricError, compute_metrics
 from forms.model import Template
 from forms.payload import shape_payload
+from tests.forms.worked_example import EXTENDED, HMAC_KEY, HMAC_KEY_ID, answers
 
 NOW = datetime(2026, 6, 1, 12, 0)
 _numbers = itertools.count(1)

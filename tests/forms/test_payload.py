@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from worked_example import EXTENDED, HMAC_KEY, HMAC_KEY_ID, answers, payload
 
 from forms.conditions import evaluate
 from forms.generalize import HmacKey, keyed_hash
 from forms.loader import load_shipped_template, load_template_data
 from forms.model import Field, Template
 from forms.payload import PayloadError, shape_payload
+from tests.forms.worked_example import EXTENDED, HMAC_KEY, HMAC_KEY_ID, answers, payload
 
 OTHER_KEY = bytes(range(32, 64))
 

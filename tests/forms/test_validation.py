@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from worked_example import EXTENDED as WORKED_EXTENDED
-from worked_example import answers as worked_answers
 
 from forms.loader import load_shipped_template, load_template_data
 from forms.model import Template
 from forms.validation import Message, blocking, normalize, validate
+from tests.forms.worked_example import EXTENDED as WORKED_EXTENDED
+from tests.forms.worked_example import answers as worked_answers
 
 
 def finalize(template: Template, answers: dict[str, Any], now: datetime, **more: Any) -> list[Message]:

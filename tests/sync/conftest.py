@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sync_builders import ReceiverProcess
+
+from tests.sync.sync_builders import ReceiverProcess
 
 
 @pytest.fixture(scope="module")

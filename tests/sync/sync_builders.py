@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import re
@@ -23,21 +22,14 @@ from forms.payload import shape_payload
 from sync.outbox import create_outbox_tables, enqueue
 from sync.settings import SyncSettings
 from sync.storage import immediate, open_database
+from tests.forms import worked_example
 
 ROOT = Path(__file__).resolve().parents[2]
 AGENCY = "ST-CR-0042"
 TOKEN = "state-token-for-tests"
 
 
-def _worked_example() -> Any:
-    spec = importlib.util.spec_from_file_location("worked_example", ROOT / "tests/forms/worked_example.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-WORKED = _worked_example()
+WORKED = worked_example
 
 
 def template() -> Template:

@@ -6,7 +6,10 @@ import json
 import time
 from pathlib import Path
 
-from sync_builders import (
+from sync.status import sync_status
+from sync.storage import open_database
+from sync.worker import run_once
+from tests.sync.sync_builders import (
     ReceiverProcess,
     drain,
     held,
@@ -16,10 +19,6 @@ from sync_builders import (
     settings_for,
     template,
 )
-
-from sync.status import sync_status
-from sync.storage import open_database
-from sync.worker import run_once
 
 
 def test_every_record_arrives_at_the_state_exactly_once(

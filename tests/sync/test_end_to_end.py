@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sync_builders import WORKED, ReceiverProcess, held, outbox_states, settings_for, template
 
 from sync.status import sync_status
 from sync.storage import open_database
 from sync.worker import run_once
+from tests.sync.sync_builders import WORKED, ReceiverProcess, held, outbox_states, settings_for, template
 
 E2E_TOKEN = "e2e-token"
 

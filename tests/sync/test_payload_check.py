@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sync_builders import WORKED, make_answers, make_payload, template
 
 from forms.payload import shape_payload
 from sync.receiver.payload_check import PayloadChecker, envelope_problems
+from tests.sync.sync_builders import WORKED, make_answers, make_payload, template
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import json
 import uuid
 
 import requests
-from sync_builders import AGENCY, TOKEN, ReceiverProcess, make_payload
+
+from tests.sync.sync_builders import AGENCY, TOKEN, ReceiverProcess, make_payload
 
 
 def _batch(*records: dict) -> dict:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sync_builders import AGENCY, TOKEN, make_payload, template
 
 from sync.receiver import create_receiver
+from tests.sync.sync_builders import AGENCY, TOKEN, make_payload, template
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from sync_builders import ReceiverProcess, make_outbox, make_payload, outbox_states, settings_for, template
 
 from sync import cli as sync_cli
 from sync.client import StateClient
@@ -16,6 +15,14 @@ from sync.status import reconcile, requeue, sync_status
 from sync.storage import open_database
 from sync.template_pull import pull_template
 from sync.worker import run_once
+from tests.sync.sync_builders import (
+    ReceiverProcess,
+    make_outbox,
+    make_payload,
+    outbox_states,
+    settings_for,
+    template,
+)
 
 
 def test_status_reports_queue_depth_and_oldest_waiting_record(outbox_path: Path) -> None:

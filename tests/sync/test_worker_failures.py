@@ -10,7 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sync_builders import (
+from sync import lease
+from sync.delivery import full_jitter
+from sync.status import resume, sync_status
+from sync.storage import open_database
+from sync.worker import Worker, run_once
+from tests.sync.sync_builders import (
     ROOT,
     ReceiverProcess,
     drain,
@@ -20,12 +25,6 @@ from sync_builders import (
     outbox_states,
     settings_for,
 )
-
-from sync import lease
-from sync.delivery import full_jitter
-from sync.status import resume, sync_status
-from sync.storage import open_database
-from sync.worker import Worker, run_once
 
 
 def test_refused_token_pauses_the_queue_and_alerts_the_admin(
@@ -152,7 +151,7 @@ run_forever(sys.argv[1], settings)
 def test_worker_killed_mid_batch_resends_after_restart_and_each_record_is_held_once(
     receiver: ReceiverProcess, outbox_path: Path
 ) -> None:
-    from sync_builders import AGENCY, TOKEN
+    from tests.sync.sync_builders import AGENCY, TOKEN
 
     payloads = [make_payload() for _ in range(200)]
     make_outbox(outbox_path, payloads)

@@ -12,8 +12,9 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from conftest import ApiClient, valid_answers
 from flask.testing import FlaskClient
+
+from tests.conftest import ApiClient, valid_answers
 
 MOUNTAIN = timezone(timedelta(hours=-7))  # November in America/Denver (the agency's zone)
 
