@@ -23,6 +23,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from forms.conditions import template_cached
 from forms.model import Answers, Template
 
 log = logging.getLogger(__name__)
@@ -144,8 +145,9 @@ def is_encrypted(value: Any) -> bool:
 
 
 def pii_fields(template: Template) -> frozenset[str]:
-    """Return the ids of the template's identifying (pii) fields."""
-    return frozenset(f.id for f in template.fields.values() if f.privacy == "pii")
+    """Return the ids of the template's identifying (pii) fields (cached on the template)."""
+    fields = template.fields.values()
+    return template_cached(template, "pii", lambda: frozenset(f.id for f in fields if f.privacy == "pii"))
 
 
 def seal_answers(template: Template, answers: Answers, keys: Keys, record_id: str) -> Answers:

@@ -9,10 +9,16 @@ disk), which would cap record saves at a few hundred a second. `combined_write` 
 concurrent savers share one transaction: the first to arrive leads, runs every queued
 write in its own SAVEPOINT inside one BEGIN IMMEDIATE ... COMMIT, and hands each caller
 its own result or error. Each write stays atomic; nothing returns before it is durable.
+
+Serving processes (`[server] workers` > 1) take turns through an exclusive flock on
+`<database>-writer.lock` before BEGIN IMMEDIATE: the kernel wakes the next process the
+moment the lock is free, where SQLite's busy handler would sleep 1, 2, 5, 10 ... ms
+between retries and let the waiting process fall further behind.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -23,6 +29,11 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 from flask import current_app, g
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: SQLite's own busy handling orders the processes there
+    fcntl = None  # type: ignore[assignment]
 
 BUSY_TIMEOUT_MS = 5000
 MAX_BATCH = 64
@@ -46,6 +57,23 @@ def connect(path: str | Path) -> sqlite_utils.Database:
 def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """Run the block in one BEGIN IMMEDIATE transaction: commit on success, roll back on error."""
     db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+@contextmanager
+def read_snapshot(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Run the block's reads in one read transaction: one consistent snapshot of the database.
+
+    Each statement outside a transaction starts its own read, and after any other
+    connection has committed, that also throws away this connection's page cache; one
+    transaction for a request's reads pays for that once.
+    """
+    db.execute("BEGIN")
     try:
         yield db
     except BaseException:
@@ -113,13 +141,37 @@ class _Job:
     error: BaseException | None = None
 
 
+class _ProcessGate:
+    """An exclusive flock on `<database>-writer.lock`: one process at a time writes a batch."""
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}-writer.lock" if database and fcntl is not None else None
+        self.fd = -1
+        self.pid = -1
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the lock for the block (waiting, without polling, while another process holds it)."""
+        if self.path is None:
+            yield
+            return
+        if self.pid != os.getpid():  # a descriptor inherited through fork() would share the lock
+            self.fd, self.pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+
 class _Combiner:
     """Shares one write transaction among the concurrent writers of one database file."""
 
-    def __init__(self) -> None:
+    def __init__(self, database: str) -> None:
         self.lock = threading.Lock()
         self.pending: list[_Job] = []
         self.leading = False
+        self.gate = _ProcessGate(database)
 
     def submit(self, db: sqlite_utils.Database, work: Callable[[sqlite_utils.Database], T]) -> T:
         """Queue the work, lead a batch when it is this caller's turn, and return its result."""
@@ -142,7 +194,8 @@ class _Combiner:
     def _lead(self, db: sqlite_utils.Database) -> None:
         with self.lock:
             batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
-        _run_batch(db, batch)
+        with self.gate.held():
+            _run_batch(db, batch)
         with self.lock:
             if self.pending:
                 self.pending[0].lead = True
@@ -179,7 +232,9 @@ def combined_write(db: sqlite_utils.Database, work: Callable[[sqlite_utils.Datab
     """Run work(db) in a write transaction shared with concurrent writers of the same file."""
     key = database_file(db)
     with _combiners_lock:
-        combiner = _combiners.setdefault(key, _Combiner())
+        combiner = _combiners.get(key)
+        if combiner is None:
+            combiner = _combiners[key] = _Combiner(key)
     return combiner.submit(db, work)
 
 

@@ -51,6 +51,12 @@ def stored_row(db: sqlite_utils.Database, encounter_id: str) -> dict[str, Any] |
     return dict(zip([c[0] for c in cursor.description], row, strict=True)) if row else None
 
 
+def current_revision(db: sqlite_utils.Database, encounter_id: str) -> int | None:
+    """Return the encounter's revision, or None when there is no such encounter."""
+    row = db.execute("SELECT revision FROM encounters WHERE id = ?", [encounter_id]).fetchone()
+    return int(row[0]) if row else None
+
+
 def get(db: sqlite_utils.Database, encounter_id: str, *, keys: Keys | None = None) -> Encounter | None:
     """Return the encounter with its answers decrypted, or None."""
     row = stored_row(db, str(encounter_id).lower())
@@ -94,7 +100,7 @@ def write_encounter(
         "record_version": prepared.record_version,
         "template_id": request.template_id,
         "template_version": request.template_version,
-        "answers": json.dumps(prepared.sealed, separators=(",", ":")),
+        "answers": prepared.sealed_json,
         "updated_at": now,
         "finalized_at": now if request.finalize else (existing or {}).get("finalized_at"),
         **prepared.columns,
@@ -123,12 +129,12 @@ def add_revision(
     saved_by: int,
     saved_at: str,
     status: str,
-    sealed: Answers,
+    sealed: Answers | str,
     changed: list[str],
     body_hash: str | None,
     reason: str | None = None,
 ) -> None:
-    """Store one saved version of the encounter."""
+    """Store one saved version of the encounter (`sealed`: its stored answers, or their JSON text)."""
     db.execute(
         "INSERT INTO encounter_revisions (encounter_id, revision, saved_by, saved_at, status, reason,"
         " answers, changed_fields, body_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -139,16 +145,22 @@ def add_revision(
             saved_at,
             status,
             reason,
-            json.dumps(sealed, separators=(",", ":")),
+            sealed if isinstance(sealed, str) else json.dumps(sealed, separators=(",", ":")),
             json.dumps(changed),
             body_hash,
         ],
     )
 
 
-def replace_person_keys(db: sqlite_utils.Database, encounter_id: str, keys: list[str]) -> None:
-    """Replace the encounter's person lookup keys (used to find repeat clients)."""
-    db.execute("DELETE FROM person_index WHERE encounter_id = ?", [encounter_id])
+def replace_person_keys(
+    db: sqlite_utils.Database, encounter_id: str, keys: list[str], *, new: bool = False
+) -> None:
+    """Replace the encounter's person lookup keys (used to find repeat clients).
+
+    A `new` encounter (its row inserted in this transaction) cannot have keys yet.
+    """
+    if not new:
+        db.execute("DELETE FROM person_index WHERE encounter_id = ?", [encounter_id])
     for key in dict.fromkeys(keys):
         db.execute("INSERT INTO person_index (encounter_id, person_key) VALUES (?, ?)", [encounter_id, key])
 

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from app import audit, finalize, shifts, template_versions, units
 from app import encounter_store as store
 from app.crypto import Keys, open_answers, seal_answers
-from app.db import combined_write
+from app.db import combined_write, read_snapshot
 from app.errors import Conflict, NotFound, RecordLocked, UnknownTemplate, ValidationFailed
 from app.finalize import Finalizer, RecordContext
 from app.save_request import SaveRequest as SaveRequest
@@ -52,12 +52,12 @@ def save(
                 version=request.template_version,
             )
         )
-    existing = store.stored_row(db, request.id)
-    if existing is not None:
-        replay = _check_existing(db, existing, user, request)
+    with read_snapshot(db):
+        existing = store.stored_row(db, request.id)
+        replay = _check_existing(db, existing, user, request) if existing is not None else None
         if replay is not None:
             return replay
-    prepared = _prepare(db, user, request, template, existing, ctx)
+        prepared = _prepare(db, user, request, template, existing, ctx)
     return _write(db, user, request, prepared, existing, ctx)
 
 
@@ -95,6 +95,7 @@ class Prepared:
     unit_id: int | None
     shift_id: int | None
     sealed: Answers = field(default_factory=dict)
+    sealed_json: str = "{}"  # the sealed answers as stored, encoded before the write lock is taken
     payload: dict[str, Any] | None = None
     columns: dict[str, Any] = field(default_factory=dict)
     person_keys: list[str] = field(default_factory=list)
@@ -147,6 +148,7 @@ def _prepare(
         shift.id if shift else None,
     )
     prepared.sealed = seal_answers(template, answers, ctx.keys, request.id)
+    prepared.sealed_json = json.dumps(prepared.sealed, separators=(",", ":"))
     prepared.payload = _payload_if_due(template, answers, status, ctx)
     prepared.columns = finalize.index_columns(template, answers, ctx.keys)
     prepared.person_keys = [k for k in finalize.person_keys(template, answers, ctx.keys) if k]
@@ -206,9 +208,9 @@ def _write(
     expected_revision = existing["revision"] if existing else None
 
     def write(conn: sqlite_utils.Database) -> SaveResult:
-        current = store.stored_row(conn, request.id)
-        if (current or {}).get("revision") != expected_revision:
-            return _lost_race(conn, current, user, request)  # someone saved in between
+        current = store.current_revision(conn, request.id)
+        if current != expected_revision:  # someone saved in between
+            return _lost_race(conn, store.stored_row(conn, request.id), user, request)
         revision = (expected_revision or 0) + 1
         store.write_encounter(conn, request, prepared, user, existing, revision, now)
         store.add_revision(
@@ -218,11 +220,11 @@ def _write(
             user.id,
             now,
             prepared.status,
-            prepared.sealed,
+            prepared.sealed_json,
             changed,
             request.body_hash,
         )
-        store.replace_person_keys(conn, request.id, prepared.person_keys)
+        store.replace_person_keys(conn, request.id, prepared.person_keys, new=current is None)
         if prepared.payload is not None and prepared.record_version is not None:
             enqueue_for_state(conn, request.id, prepared.record_version, prepared.payload)
         audit.record(

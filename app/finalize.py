@@ -21,6 +21,7 @@ from app.config import Settings
 from app.crypto import Keys, current_key_id
 from app.units import Unit
 from app.users import User
+from forms.conditions import template_cached
 from forms.model import Answers, Template
 
 SOFTWARE_NAME = "Crewlog"
@@ -128,8 +129,12 @@ def repeat_fields(template: Template) -> tuple[str | None, str | None]:
     """Return (person id field, repeat flag field) of the template's person rows, if any.
 
     The person id field is the one generalized for purpose "person"; the repeat flag is the
-    derived boolean field of the same group.
+    derived boolean field of the same group. Cached on the template: every finalize asks.
     """
+    return template_cached(template, "repeat_fields", lambda: _find_repeat_fields(template))
+
+
+def _find_repeat_fields(template: Template) -> tuple[str | None, str | None]:
     person = next(
         (f for f in template.fields.values() if f.generalize and f.generalize.purpose == "person"), None
     )
@@ -201,7 +206,11 @@ def unique_key(template: Template, answers: Answers, keys: Keys) -> str | None:
     rule = next((r for r in template.rules if r.kind == "unique"), None)
     if rule is None:
         return None
-    by_output = {f.generalize.output: f.id for f in template.fields.values() if f.generalize}
+    by_output = template_cached(
+        template,
+        "generalized_from",
+        lambda: {f.generalize.output: f.id for f in template.fields.values() if f.generalize},
+    )
     values = [real_value(answers.get(by_output.get(name, name))) for name in rule.spec.get("fields", [])]
     if not values or any(v in (None, "") for v in values):
         return None

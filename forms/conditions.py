@@ -9,8 +9,8 @@ records: multi_enum semantics follow the shape of the value (a list means "conta
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from forms.leaves import UNARY, ConditionError, Predicate, in_some_row, member_of, ordered
 from forms.model import Condition, Template
@@ -27,10 +27,12 @@ __all__ = [
     "is_set",
     "lookup",
     "parse_instant",
+    "template_cached",
     "template_predicate",
 ]
 
 Record = Mapping[str, Any]
+T = TypeVar("T")
 
 LEAF_OPS = (
     "eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "is_true", "is_false", "is_set", "is_not_set",
@@ -58,7 +60,14 @@ def evaluate(
 
 
 def _cached(template: Template, cond: Condition) -> Predicate:
-    """Return the compiled condition from the template's cache, keyed by its JSON text."""
+    """Return the compiled condition from the template's cache, keyed by its JSON text.
+
+    A condition of the template itself that template_predicate() compiled already is found
+    by identity first, which spares turning it into JSON on every call.
+    """
+    entry = template.memo.get(("condition", id(cond)))
+    if entry is not None and entry[0] is cond:
+        return entry[1]  # type: ignore[no-any-return]
     try:
         key = ("json", json.dumps(cond, sort_keys=True))
     except (TypeError, ValueError):
@@ -214,6 +223,15 @@ def _any(preds: list[Predicate]) -> Predicate:
         return False
 
     return some
+
+
+def template_cached(template: Template, key: Hashable, build: Callable[[], T]) -> T:
+    """Return what build() returns for this template, computed once and kept in its memo."""
+    try:
+        found: T = template.memo[key]
+    except KeyError:
+        found = template.memo[key] = build()
+    return found
 
 
 def template_predicate(template: Template, cond: Condition) -> Predicate:

@@ -1,73 +1,60 @@
-"""Lay out payload records as columns for metrics: encounter rows and person rows.
+"""The base set as metrics read it: encounter rows and person rows, as columns.
 
 Metrics read two kinds of rows: encounters, and person rows (one per person, reading
-its encounter's values too). Records are large dicts scattered in memory, so reading
-one field of every record costs far more than scanning a list: each field is read once
-per unit with C-level iteration (map over dict.get) and cached; a person row's
-encounter values are copied by index; which fields a record holds is learnt from its
-key signature in one pass per unit. Conditions become masks in forms/metric_masks.py.
+its encounter's values too). Each kind is walked once (forms/metric_read.py): its key
+signatures and every field the metrics need come out as columns; a person row's
+encounter values are copied by index. A field nobody asked for is read on demand.
+Conditions become masks in forms/metric_masks.py, breakdown cells in
+forms/breakdown_cells.py.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain, repeat
-from operator import attrgetter, itemgetter
 from typing import Any
 
 from forms.breakdown_cells import Split, split
 from forms.frozen import frozen_column, thaw
 from forms.metric_masks import Masks
+from forms.metric_read import Walked, walk
 from forms.model import Condition, Template
 
 ENCOUNTER = "encounter"
 
 Row = Mapping[str, Any]
 
-_GET = attrgetter("get")
-
 
 class MetricError(ValueError):
     """A metric cannot be computed as defined (unknown unit, field or breakdown)."""
 
 
-class _Numbering(dict[int, int]):
-    """Number each distinct key signature (the hash of the field ids a record holds) on first sight."""
-
-    def __missing__(self, key: int) -> int:
-        self[key] = number = len(self)
-        return number
-
-
 class MetricRows:
-    """The base set as encounter rows and person rows, with cached columns, masks and cells.
+    """The base set as encounter rows and person rows, with cached columns, masks and cells."""
 
-    Records are large dicts scattered in memory, so reading one field of every record
-    costs far more than scanning a list: each field is read once per unit with C-level
-    iteration (map over dict.get), a person row's encounter values are copied by index,
-    and which fields a record holds is learnt from its key signature, one pass per unit.
-    """
-
-    def __init__(self, template: Template, encounters: list[Row], group: str | None) -> None:
+    def __init__(
+        self, template: Template, encounters: Walked, group: str | None, person_fields: Iterable[str] = ()
+    ) -> None:
         self.template = template
-        self.encounters = encounters
+        self.walked = {ENCOUNTER: encounters}
+        self.encounters = encounters.rows
         self.group = group
         self.person_names = {n for n, g in template.row_groups.items() if g == group}
         self.encounter_names = encounter_names(template)
-        groups: list[Any] = read_field(encounters, group) if group else [None] * len(encounters)
+        groups: list[Any] = self.column(ENCOUNTER, group) if group else [None] * len(self.encounters)
         lists: list[list[Any]] = (
             groups if set(map(type, groups)) <= {list} else [r if isinstance(r, list) else [] for r in groups]
         )
-        self.persons: list[Row] = list(chain.from_iterable(lists))
+        persons: list[Row] = list(chain.from_iterable(lists))
         self.owner: list[int] = list(chain.from_iterable(map(repeat, range(len(lists)), map(len, lists))))
-        if not set(map(type, self.persons)) <= {dict}:  # drop rows that are not objects
-            self.persons, self.owner = _rows_with_owner(lists)
+        if not set(map(type, persons)) <= {dict}:  # drop rows that are not objects
+            persons, self.owner = _rows_with_owner(lists)
+        self.walked["person"] = walk(persons, set(person_fields) & self.person_names)
+        self.persons = persons
         self._columns: dict[tuple[str, str], list[Any]] = {}
         self._frozen: dict[tuple[str, str, str], list[Any]] = {}
         self.masks = Masks(self)
         self._cells: dict[tuple[str, str], Split] = {}
-        self._signatures: dict[str, tuple[list[int], list[frozenset[str]], list[int]]] = {}
 
     def size(self, unit: str) -> int:
         """Return the number of rows of a unit."""
@@ -79,29 +66,13 @@ class MetricRows:
 
     def column(self, unit: str, name: str) -> list[Any]:
         """Return each row's stored value of a field (a person row reads its encounter too)."""
+        walked = self.walked[unit].columns.get(name)
+        if walked is not None:
+            return walked
         key = (unit, name)
         if key not in self._columns:
             self._columns[key] = self._column(unit, name)
         return self._columns[key]
-
-    def prefetch(self, unit: str, names: Iterable[str]) -> None:
-        """Read several fields of every row in one pass (each record is visited once, while hot).
-
-        Fields are read in the first record's key order, so each record's entries are walked
-        front to back.
-        """
-        rows = self.encounters if unit == ENCOUNTER else self.persons
-        order = {name: index for index, name in enumerate(rows[0])} if rows else {}
-        order_keys = {name: name for name in order}
-        wanted = sorted(
-            {n for n in names if (unit, n) not in self._columns}, key=lambda n: (order.get(n, 1 << 30), n)
-        )
-        if len(wanted) < 2 or not set(map(type, rows)) <= {dict}:
-            return
-        keys = [order_keys.get(n, n) for n in wanted]  # the records' own key objects compare fastest
-        table = list(map(tuple, map(map, map(_GET, rows), repeat(keys))))
-        for index, name in enumerate(wanted):
-            self._columns[(unit, name)] = list(map(itemgetter(index), table))
 
     def _column(self, unit: str, name: str) -> list[Any]:
         if unit == ENCOUNTER:
@@ -134,31 +105,11 @@ class MetricRows:
 
     def holding(self, unit: str, name: str) -> list[bool]:
         """Return, per row, whether the row holds the field id at all (from key signatures)."""
-        numbers, keysets, _ = self._signature(unit)
-        held = [name in keys for keys in keysets]
-        return list(map(held.__getitem__, numbers))
+        return self.walked[unit].holding(name)
 
     def holding_count(self, unit: str, name: str) -> int:
         """Return how many rows hold the field id."""
-        _, keysets, counts = self._signature(unit)
-        return sum(n for keys, n in zip(keysets, counts, strict=True) if name in keys)
-
-    def _signature(self, unit: str) -> tuple[list[int], list[frozenset[str]], list[int]]:
-        """Return each row's signature number, the key set and the row count of each signature.
-
-        Signatures are told apart by the hash of the key tuple, which saves comparing every
-        key of every record; two different key sets sharing a 64-bit hash is not a concern.
-        """
-        if unit not in self._signatures:
-            rows = self.rows(unit)
-            hashes = list(map(hash, map(tuple, rows)))
-            numbering = _Numbering()
-            numbers = list(map(numbering.__getitem__, hashes))
-            examples = dict(zip(hashes, rows, strict=True))
-            counts = Counter(numbers)
-            keysets = [frozenset(examples[h]) for h in numbering]
-            self._signatures[unit] = (numbers, keysets, [counts[i] for i in range(len(keysets))])
-        return self._signatures[unit]
+        return self.walked[unit].holding_count(name)
 
     def cells(self, unit: str, dim: str) -> Split:
         """Return the breakdown cells of a dimension for the rows of a unit (cached)."""

@@ -50,9 +50,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from forms.breakdown_cells import PERIOD_DATE
+from forms.breakdown_cells import PERIOD_DATE, PERIOD_MONTH
 from forms.completeness import AGENCY_FIELD, Completeness, measured_fields
-from forms.metric_base import Window, base_set
+from forms.metric_base import Window, base_set, read_records, select_base
 from forms.metric_kinds import KINDS
 from forms.metric_masks import leaf_fields
 from forms.metric_rows import MetricError, MetricRows
@@ -83,18 +83,20 @@ def compute_metrics(
     """Return every metric of the template over payload records (see the module docstring)."""
     moment = now or datetime.now()
     below = int(template.parameters.get("suppress_below", DEFAULT_SUPPRESS_BELOW))
-    records = list(records)
-    encounters, skipped = base_set(records, start, end)
-    rows = MetricRows(template, encounters, person_group(template))
+    group = person_group(template)
+    dated = breakdowns or (end is None and any(min_period_age_h(template, m) for m in template.metrics))
+    names = needed_fields(template, breakdowns, unit_field, dated)
+    on_rows = {n for n, g in template.row_groups.items() if g == group}
+    walked, odd = read_records(records, {*(names - on_rows), *([group] if group else [])})
+    chosen, skipped = select_base(walked, start, end)
+    rows = MetricRows(template, chosen, group, names)
     period = {
         "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
-        "now": moment.isoformat(), "records": len(records), "skipped_records": skipped,
-        "encounters": len(encounters), "persons": rows.size("person"),
+        "now": moment.isoformat(), "records": len(walked.rows) + odd, "skipped_records": odd + skipped,
+        "encounters": rows.size("encounter"), "persons": rows.size("person"),
         "suppress_below": below, "suppressed": suppress,
     }  # fmt: skip
     context = _Context(template, rows, below if suppress else None, breakdowns, unit_field)
-    dated = breakdowns or (end is None and any(min_period_age_h(template, m) for m in template.metrics))
-    context.prefetch(dated)
     results = {}
     for metric in template.metrics:
         last_usable = _last_usable_day(template, metric, moment)
@@ -147,25 +149,6 @@ class _Context:
             split[dim] = self._cells(metric.kind, kind.by_cells(self.rows.cells(unit, dim)))
         return {**head, **self._one(metric.kind, kind.total()), "breakdowns": split}
 
-    def prefetch(self, dated: bool) -> None:
-        """Read every field the metrics will use in one pass per unit."""
-        filters = self.template.filters
-        wanted = {PERIOD_DATE} if dated else set()
-        for metric in self.template.metrics:
-            spec = metric.spec
-            for key in ("filter", "numerator", "denominator"):
-                wanted |= leaf_fields(spec.get(key), filters)
-            wanted |= {str(spec[k]) for k in ("distinct", "sum", "value") if k in spec}
-            for dim in self.dimensions(metric):
-                wanted |= leaf_fields({"use": dim}, filters) if dim in filters else {dim}
-        for item in measured_fields(self.template):
-            if item.field.core or self.rows.holding_count(item.unit, item.output):
-                wanted |= leaf_fields(item.field.relevant, filters)
-                wanted |= {item.output} if item.field.usage == "R" else set()
-        wanted.add(AGENCY_FIELD)
-        self.rows.prefetch("encounter", wanted - self.rows.person_names)
-        self.rows.prefetch("person", wanted & self.rows.person_names)
-
     def _completeness(self, metric: Metric) -> dict[str, Any]:
         measure = Completeness(self.rows, self.template)
         total = measure.total()
@@ -177,10 +160,7 @@ class _Context:
 
     def dimensions(self, metric: Metric) -> list[str]:
         """Return the metric's breakdown dimensions to compute (none unless asked for)."""
-        names = expand_breakdowns(self.template, metric.breakdowns) if self.breakdowns else []
-        if self.unit_field:
-            names.append(self.unit_field)
-        return list(dict.fromkeys(DIMENSION_ALIASES.get(n, n) for n in names if n != FIELD_DIMENSION))
+        return dimensions(self.template, metric, self.breakdowns, self.unit_field)
 
     def _one(self, kind: str, figures: Figures) -> Figures:
         return (
@@ -194,6 +174,31 @@ class _Context:
         if self.below is None:
             return [{**c, "suppressed": False} for c in listed]
         return suppress_cells(kind, listed, self.below)
+
+
+def dimensions(template: Template, metric: Metric, breakdowns: bool, unit_field: str | None) -> list[str]:
+    """Return a metric's breakdown dimensions to compute (none unless asked for, plus unit_field)."""
+    names = expand_breakdowns(template, metric.breakdowns) if breakdowns else []
+    if unit_field:
+        names.append(unit_field)
+    return list(dict.fromkeys(DIMENSION_ALIASES.get(n, n) for n in names if n != FIELD_DIMENSION))
+
+
+def needed_fields(template: Template, breakdowns: bool, unit_field: str | None, dated: bool) -> set[str]:
+    """Return every payload field the metrics will read, so that each row is walked once."""
+    filters = template.filters
+    wanted = {PERIOD_DATE, PERIOD_MONTH, AGENCY_FIELD} if dated else {AGENCY_FIELD}
+    for metric in template.metrics:
+        spec = metric.spec
+        for key in ("filter", "numerator", "denominator"):
+            wanted |= leaf_fields(spec.get(key), filters)
+        wanted |= {str(spec[k]) for k in ("distinct", "sum", "value") if k in spec}
+        for dim in dimensions(template, metric, breakdowns, unit_field):
+            wanted |= leaf_fields({"use": dim}, filters) if dim in filters else {dim}
+    for item in measured_fields(template):
+        wanted |= leaf_fields(item.field.relevant, filters)
+        wanted |= {item.output} if item.field.usage == "R" else set()
+    return wanted
 
 
 def expand_breakdowns(
@@ -236,6 +241,9 @@ def _waiting(context: _Context, metric: Metric, end: date | None, last_usable: d
         head = {"id": metric.id, "label": metric.label, "kind": metric.kind, "unit": metric.unit}
         return {**head, "pending": True, "available_after": available.isoformat(), "suppressed": False,
                 "breakdowns": {}}  # fmt: skip
-    dates = context.rows.column("encounter", PERIOD_DATE)
-    through = Window("", last_usable.isoformat()).mask(context.rows.encounters, dates)
+    dates, months = (
+        context.rows.column("encounter", PERIOD_DATE),
+        context.rows.column("encounter", PERIOD_MONTH),
+    )
+    through = Window("", last_usable.isoformat()).mask(dates, months)
     return {**context.compute(metric, through), "pending": False, "through": last_usable.isoformat()}

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from forms.conditions import Predicate, template_predicate
+from forms.conditions import Predicate, template_cached, template_predicate
 from forms.model import Answers, Field, Group, Template
 from forms.values import is_blank
 
@@ -51,11 +51,7 @@ class Relevance:
 
 def relevance(template: Template, extended: frozenset[str]) -> Relevance:
     """Return the compiled relevance of the template's fields, cached on the template."""
-    key = ("relevance", extended)
-    found: Relevance | None = template.memo.get(key)
-    if found is None:
-        found = template.memo[key] = _compile_relevance(template, extended)
-    return found
+    return template_cached(template, ("relevance", extended), lambda: _compile_relevance(template, extended))
 
 
 def _compile_relevance(template: Template, extended: frozenset[str]) -> Relevance:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from forms.conditions import decode, has_real, lookup, parse_instant, template_predicate
+from forms.conditions import decode, has_real, lookup, parse_instant, template_cached, template_predicate
 from forms.messages import Message, Place, said
 from forms.model import Answers, Condition, Field, Rule, Template
 from forms.normalize import group_applies, rows_of
@@ -123,12 +123,9 @@ def _not_future(
 
 def _datetime_fields(template: Template) -> list[Field]:
     """Return the template's datetime fields (cached on the template)."""
-    found: list[Field] | None = template.memo.get("datetime_fields")
-    if found is None:
-        found = template.memo["datetime_fields"] = [
-            f for f in template.fields.values() if f.type == "datetime"
-        ]
-    return found
+    return template_cached(
+        template, "datetime_fields", lambda: [f for f in template.fields.values() if f.type == "datetime"]
+    )
 
 
 def _require(

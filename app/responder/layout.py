@@ -79,12 +79,12 @@ class RowView:
 
 @dataclass
 class GroupView:
-    """A repeat group: its rows, an empty row for the page to copy, and its own messages."""
+    """A repeat group: its rows, its own messages, and a blank row when it has none to copy."""
 
     group: Group
     label: str
     rows: list[RowView]
-    blank_row: RowView
+    blank_row: RowView | None
     messages: list[dict[str, Any]]
     relevant_now: bool
     row_word: str | None = None
@@ -130,6 +130,7 @@ class Arranger:
             if group.id in form:
                 placed.append((self._group_position(group), self.group(group, form)))
         blocks = [view for _, view in sorted(placed, key=lambda item: item[0])]
+        _offer_codes_once(blocks)
         hidden = [(str(e), None) for name in BOOKKEEPING for e in form[name].errors]
         return Page(blocks, hidden + self.summary(blocks), self.warnings())
 
@@ -166,7 +167,7 @@ class Arranger:
         return FieldView(spec, bound, nv, self.by_name.get(bound.name, []), options, relevant)
 
     def group(self, group: Group, form: Any) -> GroupView:
-        """Return a repeat group's rows, with a blank row named for copying by the page."""
+        """Return a repeat group's rows; with no row for the page to copy, a blank one to clone."""
         entries = form[group.id]
         stored = self.answers.get(group.id) or []
         rows = [
@@ -176,7 +177,11 @@ class Arranger:
             for n, entry in enumerate(entries)
         ]
         row_class = entries.unbound_field.args[0]
-        blank = self.row(group, row_class(prefix=f"{group.id}-__index__-"), "__index__", 0, {})
+        blank = (
+            None
+            if rows
+            else self.row(group, row_class(prefix=f"{group.id}-__index__-"), "__index__", 0, {})
+        )
         relevant = group.relevant is None or evaluate(group.relevant, self.answers, self.template)
         label = _text(group.label, group.label_i18n, self.lang)
         word = _text(group.row_label, group.row_label_i18n, self.lang) if group.row_label else None
@@ -236,9 +241,19 @@ def _field_views(blocks: list[SectionView | GroupView]) -> Iterable[FieldView]:
         if isinstance(block, SectionView):
             yield from block.fields
         else:
-            for row in block.rows:
+            for row in block.rows + ([block.blank_row] if block.blank_row else []):
                 for section in row.sections:
                     yield from section.fields
+
+
+def _offer_codes_once(blocks: list[SectionView | GroupView]) -> None:
+    """Keep a field's list of offered codes on its first row only: one <datalist> per field id."""
+    offered: set[str] = set()
+    for view in _field_views(blocks):
+        if view.spec.id in offered:
+            view.options = []
+        elif view.options:
+            offered.add(view.spec.id)
 
 
 def _parse_errors(view: FieldView) -> list[str]:

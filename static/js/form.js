@@ -98,29 +98,80 @@ function onClick(event) {
     input.value = wallClock(form.elements.time_zone?.value || "UTC");
     input.dispatchEvent(new Event("change", { bubbles: true }));
   } else if (button.dataset.step) {
-    const input = document.getElementById(button.dataset.target);
+    const input = button.parentElement.querySelector("input");
     input.value = String((Number(input.value) || 0) + Number(button.dataset.step));
     input.dispatchEvent(new Event("change", { bubbles: true }));
   } else if (button.dataset.addRow) {
     event.preventDefault();
-    addRow(button.dataset.addRow);
+    addRow(button.closest("[data-group]"));
   } else if (button.hasAttribute("data-remove-row")) {
     event.preventDefault();
-    const group = button.closest("[data-group]");
-    button.closest("[data-row]").remove();
-    renumber(group);
+    removeRow(button.closest("[data-row]"));
   }
 }
 
-function addRow(groupId) {
-  const group = form.querySelector(`[data-group="${groupId}"]`);
+function addRow(group) {
   const rows = group.querySelector("[data-rows]");
   const used = [...rows.querySelectorAll("[data-row]")].map((r) => Number(r.dataset.row));
-  const index = String(used.length ? Math.max(...used) + 1 : 0);
-  const html = document.getElementById(`row-template-${groupId}`).innerHTML.replaceAll("__index__", index);
-  rows.insertAdjacentHTML("beforeend", html);
+  rows.insertAdjacentHTML("beforeend", rowMaker(group)(String(used.length ? Math.max(...used) + 1 : 0)));
   renumber(group);
-  rows.lastElementChild.querySelector("input, select, textarea")?.focus();
+  rows.lastElementChild?.querySelector("input:not([type=hidden]), select, textarea")?.focus();
+}
+
+function removeRow(row) {
+  const group = row.closest("[data-group]");
+  rowMaker(group); // copy a row before the last one goes
+  group.append(...row.querySelectorAll("datalist")); // the other rows' inputs still offer these codes
+  row.remove();
+  renumber(group);
+}
+
+// Replace a group's rows with blank ones numbered by `indexes` (a draft being restored).
+export function replaceRows(group, indexes) {
+  const make = rowMaker(group);
+  const holder = group.querySelector("[data-rows]");
+  group.append(...holder.querySelectorAll("datalist"));
+  holder.innerHTML = indexes.map(make).join("");
+  renumber(group);
+}
+
+// Return a function giving a group's blank row HTML for an index. The blank row is copied once
+// from a row on the page (or the server's <template> when the group came with none).
+const blankRows = new Map();
+function rowMaker(group) {
+  const id = group.dataset.group;
+  if (!blankRows.has(id)) {
+    const row = group.querySelector("[data-row]");
+    blankRows.set(id, row ? blankCopy(row, id) : document.getElementById(`row-template-${id}`)?.innerHTML || "");
+  }
+  return (index) => blankRows.get(id).replaceAll("__index__", index);
+}
+
+// Copy a row without its answers and messages, its names and ids numbered "__index__".
+function blankCopy(source, group) {
+  const row = source.cloneNode(true);
+  row.querySelectorAll("[data-msg], [data-offline-msg], .not-relevant-note, datalist").forEach((el) => el.remove());
+  const from = `${group}-${row.dataset.row}-`;
+  const all = [row, ...row.querySelectorAll("*")];
+  all.forEach((el) => clearAnswer(el, row));
+  for (const el of all) {
+    for (const { name, value } of [...el.attributes]) el.setAttribute(name, value.replaceAll(from, `${group}-__index__-`));
+  }
+  row.dataset.row = "__index__";
+  row.querySelector("[data-remove-row]").value = `remove_row:${group}:__index__`;
+  return row.outerHTML;
+}
+
+// Put one element of a copied row back to how a new row starts: no answer, no message state.
+function clearAnswer(el, row) {
+  for (const name of ["checked", "selected", "hidden", "open", "aria-invalid"]) el.removeAttribute(name);
+  el.classList.remove("has-error", "has-warning");
+  if (el.tagName === "TEXTAREA") el.textContent = "";
+  if (el.tagName === "INPUT" && !["radio", "checkbox", "hidden"].includes(el.type)) el.removeAttribute("value");
+  // A yes/no field starts on its "unanswered" chip (value ""), as the server's blank form does.
+  if (el.type === "radio" && el.value === "" && !el.name.endsWith("__nv")) el.setAttribute("checked", "");
+  const described = el.getAttribute("aria-describedby")?.split(" ").filter((ref) => row.querySelector(`#${CSS.escape(ref)}`));
+  if (described) described.length ? el.setAttribute("aria-describedby", described.join(" ")) : el.removeAttribute("aria-describedby");
 }
 
 function renumber(group) {

@@ -8,44 +8,52 @@ let saveTimer = null;
 export async function start({ user, t, sync }) {
   const form = document.getElementById("encounter-form");
   if (!form || form.querySelector("fieldset[disabled]")) return;
-  Object.assign(page, { form, user, t, sync, notice, autosave, snapshot, restore });
-  await openRecord(new URLSearchParams(location.search));
-  for (const type of ["input", "change", "click"]) form.addEventListener(type, autosaveSoon);
+  Object.assign(page, { form, user, t, sync, notice, autosave, snapshot, restore, touched: false });
+  if (isNew) form.elements.encounter_uuid.value = crypto.randomUUID(); // a stored page must never reuse an id
+  for (const type of ["input", "change", "click"]) form.addEventListener(type, onEdit);
   window.addEventListener("pagehide", autosave);
   form.addEventListener("submit", onSubmit);
-  if (document.readyState === "loading") await new Promise((done) => document.addEventListener("DOMContentLoaded", done));
-  document.documentElement.dataset.offlineReady = String(Math.round(performance.now())); // form.js has run too
+  // Usable once form.js has run too (DOMContentLoaded follows every module script): the crew can
+  // type while the drafts are still being read from IndexedDB.
+  const parsed = new Promise((done) => ["DOMContentLoaded", "load"].forEach((e) => addEventListener(e, done, { once: true })));
+  parsed.then(() => mark("usable"));
+  await openRecord(new URLSearchParams(location.search));
+  await parsed;
+  mark("offlineReady");
 }
 
+const mark = (name) => (document.documentElement.dataset[name] = String(Math.round(performance.now())));
 const uuid = () => page.form.elements.encounter_uuid.value;
 const isNew = location.pathname.endsWith("/encounters/new");
 const finalizer = () => import("./finalize.js");
 
-// Show what the address asks for: a refused record, a draft, the last unfinished draft, or a blank form.
+// Show what the address asks for: a refused record, a draft, the last unfinished draft, or a blank
+// form. Once the crew has typed, nothing replaces their answers: the records are offered as links.
 async function openRecord(params) {
   const { form, user, t } = page;
   const held = params.get("open") && (await get("outbox", [user, params.get("open")]));
+  if (held && page.touched) return notice(t(`${held.state}_help`), "warning", link(`?open=${held.id}`, t(held.state)));
   if (held) return (await finalizer()).openHeld(page, held);
   const queued = params.get("queued");
   if (queued) notice(t((await get("outbox", [user, queued])) ? "queued" : "sent"), "ok");
   const drafts = (await all("drafts", user)).filter((d) => d.isNew === isNew).sort((a, b) => b.savedAt - a.savedAt);
-  const wanted = isNew ? params.get("draft") || (!params.has("new") && !queued && drafts[0]?.id) : uuid();
+  const others = drafts.filter((d) => d.id !== uuid()).map((d) => [d, link(`?draft=${d.id}`, clock(d.savedAt))]);
+  const wanted = isNew ? params.get("draft") || (!params.has("new") && !queued && others[0]?.[0].id) : uuid();
   const draft = drafts.find((d) => d.id === wanted);
-  if (draft && (isNew || draft.base === form.elements.base_revision.value)) {
-    restore(draft.snapshot);
-    const others = drafts.filter((d) => d !== draft).slice(0, 5).map((d) => link(`?draft=${d.id}`, clock(d.savedAt)));
-    notice(t("restored", { time: clock(draft.savedAt) }), "ok", link("?new=1", t("start_blank")), ...others);
-  } else if (draft) {
-    await remove("drafts", [user, draft.id]); // the server holds a newer revision than this draft
-  } else if (isNew) {
-    form.elements.encounter_uuid.value = crypto.randomUUID(); // a stored page must never reuse an id
-  }
+  if (!draft) return;
+  if (page.touched) return isNew && others.length && notice(form.dataset.draftsHere, "warning", ...others.slice(0, 6).map((o) => o[1]));
+  if (!isNew && draft.base !== form.elements.base_revision.value) return remove("drafts", [user, draft.id]); // the server has a newer revision
+  await restore(draft.snapshot);
+  const rest = others.filter(([d]) => d !== draft).slice(0, 5).map((o) => o[1]);
+  notice(t("restored", { time: clock(draft.savedAt) }), "ok", link("?new=1", t("start_blank")), ...rest);
 }
 
 const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 const link = (href, text) => Object.assign(document.createElement("a"), { href, textContent: text });
 
-function autosaveSoon() {
+// Any change autosaves after a pause; one by the crew's own hand also marks the form as touched.
+function onEdit(event) {
+  page.touched ||= event.isTrusted;
   clearTimeout(saveTimer);
   saveTimer = setTimeout(autosave, 300);
 }
@@ -82,19 +90,12 @@ function snapshot() {
   return { rows, values: [...new FormData(form)].filter(([name, v]) => name !== "csrf_token" && name !== "action" && typeof v === "string") };
 }
 
-// Put a snapshot back: its person rows first (from the row template), then every input's value.
-function restore({ rows, values }) {
+// Put a snapshot back: its person rows first (blank copies, see form.js), then every input's value.
+async function restore({ rows, values }) {
   const { form } = page;
+  const { replaceRows } = await import("../form.js");
   for (const group of form.querySelectorAll("[data-group]")) {
-    const id = group.dataset.group;
-    const html = document.getElementById(`row-template-${id}`)?.innerHTML;
-    const holder = group.querySelector("[data-rows]");
-    if (!html || !holder || !rows[id]) continue;
-    holder.replaceChildren();
-    rows[id].forEach((index, i) => {
-      holder.insertAdjacentHTML("beforeend", html.replaceAll("__index__", index));
-      holder.lastElementChild.querySelector("[data-row-title]").textContent = group.dataset.rowLabel.replace("{n}", String(i + 1));
-    });
+    if (rows[group.dataset.group]) replaceRows(group, rows[group.dataset.group]);
   }
   for (const input of form.querySelectorAll("input:not([type=hidden]), select, textarea")) {
     if (input.type === "checkbox" || input.type === "radio") input.checked = false;
