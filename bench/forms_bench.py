@@ -10,7 +10,9 @@ the wall time is printed too, but on a shared machine it mostly measures the oth
 processes; a calibration line shows how fast this machine is right now.
 
 Records are de-identified payloads as forms.payload.shape_payload makes them, already
-in memory (decoding 100,000 JSON texts is the caller's cost and is not included), drawn
+in memory (decoding 100,000 JSON texts is the caller's cost and is not included;
+`--from-json` decodes each record from its own text first, which makes field reads
+slower because no two records share key objects), drawn
 from a seeded random.Random: codes come from the template's code lists; about 8% of
 encounters also carry an earlier version and 1% end voided.
 """
@@ -18,6 +20,7 @@ encounters also carry an earlier version and 1% end voided.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -236,14 +239,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--encounters", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--from-json", action="store_true", help="decode each record from JSON text first")
     args = parser.parse_args(argv)
     path = shipped_template_path()
     template = load_shipped_template()
     records = Synth(template, args.seed).records(args.encounters)
+    if args.from_json:  # as a receiver loading one stored payload per database row would hold them
+        records = [json.loads(text) for text in map(json.dumps, records)]
     base = compute_metrics(template, records)["period"]
-    print(
-        f"machine: sum(range(10**6)) takes {calibration_ms():.1f} ms CPU; load average {os.getloadavg()[0]:.1f}"
-    )
+    load = os.getloadavg()[0]
+    print(f"machine: sum(range(10**6)) takes {calibration_ms():.1f} ms CPU; load average {load:.1f}")
     print(
         f"records: {len(records):,} payloads = {base['encounters']:,} encounters in the base set with "
         f"{base['persons']:,} person rows; {len(template.metrics)} metrics"

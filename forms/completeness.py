@@ -145,7 +145,7 @@ class Completeness:
         universe: set[Any] = set()
         for unit in ("encounter", "person"):
             complete, counted = self._row_totals(unit)
-            cells = self.rows.cells(unit, dim)
+            cells = self.rows.split(unit, dim)
             universe.update(cells.universe)
             nums.update(cells.sums(complete))
             dens.update(cells.sums(counted))

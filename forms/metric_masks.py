@@ -27,6 +27,17 @@ ENCOUNTER = "encounter"
 Test = Callable[[Mapping[str, Any], Mapping[str, Any] | None], bool]
 
 
+SHAPE_OPS = ("is_set", "is_not_set", "is_true", "is_false")
+MANY_VALUES = 256
+_STAND_INS: dict[type, Any] = {str: "x", int: 1, float: 1.5}
+
+
+def _shape(value: Any) -> Any:
+    """Return what an is_set/is_true-style leaf can tell apart: a non-empty text or number by its type."""
+    kind = type(value)
+    return kind if kind in _STAND_INS and value != "" else value
+
+
 class _LeafMemo(dict[Any, bool]):
     """A leaf's result per frozen value of its field."""
 
@@ -34,9 +45,10 @@ class _LeafMemo(dict[Any, bool]):
         super().__init__()
         self.test, self.name, self.in_row, self.thaw = test, name, in_row, thaw
 
-    def __missing__(self, frozen: Any) -> bool:
+    def __missing__(self, key: Any) -> bool:
+        frozen = _STAND_INS[key] if type(key) is type else key
         value = {} if frozen is None else {self.name: self.thaw(frozen)}
-        self[frozen] = held = self.test({}, value) if self.in_row else self.test(value, None)
+        self[key] = held = self.test({}, value) if self.in_row else self.test(value, None)
         return held
 
 
@@ -100,6 +112,9 @@ class Masks:
             return rows.expand(self.mask(ENCOUNTER, cond))
         memo = _LeafMemo(test, name, unit != ENCOUNTER, rows.thaw)
         try:
-            return list(map(memo.__getitem__, rows.frozen(unit, name)))
+            frozen = rows.frozen(unit, name)
+            if cond.get("op") in SHAPE_OPS and len(set(frozen)) > MANY_VALUES:  # e.g. a person key
+                return list(map(memo.__getitem__, map(_shape, frozen)))
+            return list(map(memo.__getitem__, frozen))
         except TypeError:  # a list holding lists or objects
             return list(map(memo.__getitem__, frozen_in_full(rows.column(unit, name))))

@@ -58,20 +58,19 @@ class Walked:
 
 
 def walk(rows: Iterable[Row], names: Iterable[str]) -> Walked:
-    """Visit every row once; return its signature and the values of the named fields."""
+    """Visit every row: its key signature, then the values of the named fields some row holds."""
     given = list(rows)
-    own = {key: key for key in given[0]} if given else {}  # the rows' own key objects compare fastest
-    place = {key: index for index, key in enumerate(own)}  # read in the rows' key order: front to back
-    wanted = sorted(set(names), key=lambda n: (place.get(n, len(place)), n))
-    keys = [own.get(n, n) for n in wanted]
-    pairs = list(zip(map(tuple, given), map(tuple, map(map, map(_GET, given), repeat(keys))), strict=True))
-    hashes = list(map(hash, map(itemgetter(0), pairs)))
+    keys = list(map(tuple, given))
+    hashes = list(map(hash, keys))
     numbering = _Numbering()
     numbers = list(map(numbering.__getitem__, hashes))
-    examples = dict(zip(hashes, map(itemgetter(0), pairs), strict=True))
-    keysets = [
-        frozenset(examples[h]) for h in numbering
-    ]  # two key orders sharing a 64-bit hash: not a concern
-    table = list(map(itemgetter(1), pairs))
+    examples = dict(zip(hashes, keys, strict=True))
+    keysets = [frozenset(examples[h]) for h in numbering]  # a 64-bit hash collision is not a concern
+    held = set().union(*keysets)
+    own = {key: key for key in given[0]} if given else {}  # the rows' own key objects compare fastest
+    place = {key: index for index, key in enumerate(own)}  # read in the rows' key order: front to back
+    wanted = sorted(set(names) & held, key=lambda n: (place.get(n, len(place)), n))
+    table = list(map(tuple, map(map, map(_GET, given), repeat([own.get(n, n) for n in wanted]))))
     columns = {name: list(map(itemgetter(i), table)) for i, name in enumerate(wanted)}
+    columns.update((name, [None] * len(given)) for name in set(names) - held)
     return Walked(given, numbers, keysets, columns)

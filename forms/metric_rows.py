@@ -33,8 +33,15 @@ class MetricRows:
     """The base set as encounter rows and person rows, with cached columns, masks and cells."""
 
     def __init__(
-        self, template: Template, encounters: Walked, group: str | None, person_fields: Iterable[str] = ()
+        self,
+        template: Template,
+        encounters: Walked | Sequence[Row],
+        group: str | None,
+        person_fields: Iterable[str] = (),
     ) -> None:
+        """Lay out walked encounters (or plain encounter payloads, read on demand) and their person rows."""
+        if not isinstance(encounters, Walked):
+            encounters = walk([e for e in encounters if isinstance(e, Mapping)], [group] if group else [])
         self.template = template
         self.walked = {ENCOUNTER: encounters}
         self.encounters = encounters.rows
@@ -111,12 +118,17 @@ class MetricRows:
         """Return how many rows hold the field id."""
         return self.walked[unit].holding_count(name)
 
-    def cells(self, unit: str, dim: str) -> Split:
+    def split(self, unit: str, dim: str) -> Split:
         """Return the breakdown cells of a dimension for the rows of a unit (cached)."""
         key = (unit, dim)
         if key not in self._cells:
             self._cells[key] = split(self, unit, dim)
         return self._cells[key]
+
+    def cells(self, unit: str, dim: str) -> list[tuple[Any, ...]]:
+        """Return, per row of a unit, the tuple of breakdown cells it counts under."""
+        found = self.split(unit, dim)
+        return list(found.values) if found.multi else list(zip(found.values))
 
 
 def encounter_names(template: Template) -> set[str]:

@@ -38,20 +38,29 @@ under its code, a missing value under None. `unit_field` adds a breakdown by tha
 payload field (e.g. `unit_key`, or `agency_id` at the state) to every metric.
 
 A metric with `min_period_age_h` (follow-up completion: the window must have passed)
-is `"pending": true` with its figures None when the period ended less than that long
-before `now`; without a period end, it covers the encounters up to the last day that
-ended that long ago, reported as `"through"`.
+is `"pending": true`, its figures left out and `"available_after"` set, when the period
+ended less than that long before `now`; otherwise `"pending": false`. Without a period
+end, it covers the encounters up to the last day that ended that long ago (`"through"`).
+
+How it stays fast (100,000 encounters): each record and each person row is walked once
+for every field any metric needs (forms/metric_read.py); conditions are compiled once
+with forms.conditions.compile_condition and each leaf runs once per distinct value of
+its field (forms/metric_masks.py); counting uses C-level list operations. Pieces:
+metric_base (base set), metric_rows (columns), metric_kinds (count, rate, duration),
+completeness, breakdown_cells, suppression, figures.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from forms.breakdown_cells import PERIOD_DATE, PERIOD_MONTH
-from forms.completeness import AGENCY_FIELD, Completeness, measured_fields
+from forms.completeness import Completeness, measured_fields
 from forms.metric_base import Window, base_set, read_records, select_base
 from forms.metric_kinds import KINDS
 from forms.metric_masks import leaf_fields
@@ -81,6 +90,36 @@ def compute_metrics(
     unit_field: str | None = None,
 ) -> dict[str, Any]:
     """Return every metric of the template over payload records (see the module docstring)."""
+    with _collector_paused():
+        return _compute(template, records, start, end, now, suppress, breakdowns, unit_field)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector, restoring it after.
+
+    The columns are many small lists and tuples, none of them cyclic, and every full
+    collection would walk each payload record in memory: a third of the time otherwise.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compute(
+    template: Template,
+    records: Iterable[Mapping[str, Any]],
+    start: date | None,
+    end: date | None,
+    now: datetime | None,
+    suppress: bool,
+    breakdowns: bool,
+    unit_field: str | None,
+) -> dict[str, Any]:
     moment = now or datetime.now()
     below = int(template.parameters.get("suppress_below", DEFAULT_SUPPRESS_BELOW))
     group = person_group(template)
@@ -146,7 +185,7 @@ class _Context:
         kind = KINDS[metric.kind](self.rows, unit, metric, within)
         split = {}
         for dim in self.dimensions(metric):
-            split[dim] = self._cells(metric.kind, kind.by_cells(self.rows.cells(unit, dim)))
+            split[dim] = self._cells(metric.kind, kind.by_cells(self.rows.split(unit, dim)))
         return {**head, **self._one(metric.kind, kind.total()), "breakdowns": split}
 
     def _completeness(self, metric: Metric) -> dict[str, Any]:
@@ -187,7 +226,7 @@ def dimensions(template: Template, metric: Metric, breakdowns: bool, unit_field:
 def needed_fields(template: Template, breakdowns: bool, unit_field: str | None, dated: bool) -> set[str]:
     """Return every payload field the metrics will read, so that each row is walked once."""
     filters = template.filters
-    wanted = {PERIOD_DATE, PERIOD_MONTH, AGENCY_FIELD} if dated else {AGENCY_FIELD}
+    wanted = {PERIOD_DATE, PERIOD_MONTH} if dated else set()
     for metric in template.metrics:
         spec = metric.spec
         for key in ("filter", "numerator", "denominator"):

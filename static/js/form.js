@@ -1,14 +1,14 @@
 // Encounter page behaviour: relevance, one-tap "now", steppers, person rows, clearable chips.
-// The form works without this file; the server decides relevance on save.
+// The form works without this file: the server decides relevance and changes rows on a post.
 import { evaluate } from "./conditions.js";
 
 document.documentElement.classList.add("js");
 
 const form = document.getElementById("encounter-form");
-const templateJson = document.getElementById("template-json");
-const template = templateJson ? JSON.parse(templateJson.textContent) : {};
+const template = JSON.parse(document.getElementById("template-json")?.textContent || "{}");
 const notValueKinds = Object.fromEntries((template.not_values || []).map((n) => [n.code, n.kind]));
 const json = (el, key) => (el.dataset[key] ? JSON.parse(el.dataset[key]) : null);
+const changed = (input) => input.dispatchEvent(new Event("change", { bubbles: true }));
 
 // Return the stored-encoding value a field wrapper currently shows (undefined when blank).
 function readField(wrap) {
@@ -43,7 +43,6 @@ function parseValue(type, raw) {
 // Evaluate relevance in template order; a hidden field counts as unanswered. Encounter
 // fields first (a group's relevance may read fields placed after it), then each row.
 function applyRelevance() {
-  if (!form) return;
   const values = {};
   for (const wrap of form.querySelectorAll("[data-field]")) {
     if (!wrap.closest("[data-group]")) showField(wrap, values, null, values);
@@ -51,13 +50,11 @@ function applyRelevance() {
   for (const group of form.querySelectorAll("[data-group]")) {
     const cond = json(group, "relevant");
     group.hidden = cond ? !evaluate(cond, values, template) : false;
-    group.querySelectorAll("[data-row]").forEach((row) => applyRow(row, values));
+    for (const row of group.querySelectorAll("[data-row]")) {
+      const rowValues = {};
+      row.querySelectorAll("[data-field]").forEach((wrap) => showField(wrap, values, rowValues, rowValues));
+    }
   }
-}
-
-function applyRow(row, values) {
-  const rowValues = {};
-  row.querySelectorAll("[data-field]").forEach((wrap) => showField(wrap, values, rowValues, rowValues));
 }
 
 function showField(wrap, values, row, into) {
@@ -92,21 +89,20 @@ function wallClock(timeZone) {
 
 function onClick(event) {
   const button = event.target.closest("button");
-  if (!button) return;
-  if (button.dataset.now) {
-    const input = document.getElementById(button.dataset.now);
+  const input = button?.parentElement.querySelector("input");
+  if (button?.dataset.now) {
     input.value = wallClock(form.elements.time_zone?.value || "UTC");
-    input.dispatchEvent(new Event("change", { bubbles: true }));
-  } else if (button.dataset.step) {
-    const input = button.parentElement.querySelector("input");
+    changed(input);
+  } else if (button?.dataset.step) {
     input.value = String((Number(input.value) || 0) + Number(button.dataset.step));
-    input.dispatchEvent(new Event("change", { bubbles: true }));
-  } else if (button.dataset.addRow) {
+    changed(input);
+  } else if (button?.matches("[data-add-row], [data-remove-row]")) {
     event.preventDefault();
-    addRow(button.closest("[data-group]"));
-  } else if (button.hasAttribute("data-remove-row")) {
-    event.preventDefault();
-    removeRow(button.closest("[data-row]"));
+    const group = button.closest("[data-group]");
+    if (button.dataset.addRow) addRow(group);
+    else removeRow(group, button.closest("[data-row]"));
+    numberRows(group);
+    applyRelevance();
   }
 }
 
@@ -114,29 +110,26 @@ function addRow(group) {
   const rows = group.querySelector("[data-rows]");
   const used = [...rows.querySelectorAll("[data-row]")].map((r) => Number(r.dataset.row));
   rows.insertAdjacentHTML("beforeend", rowMaker(group)(String(used.length ? Math.max(...used) + 1 : 0)));
-  renumber(group);
   rows.lastElementChild?.querySelector("input:not([type=hidden]), select, textarea")?.focus();
 }
 
-function removeRow(row) {
-  const group = row.closest("[data-group]");
+function removeRow(group, row) {
   rowMaker(group); // copy a row before the last one goes
   group.append(...row.querySelectorAll("datalist")); // the other rows' inputs still offer these codes
   row.remove();
-  renumber(group);
 }
 
-// Replace a group's rows with blank ones numbered by `indexes` (a draft being restored).
+// Replace a group's rows with blank ones numbered by `indexes` (for a draft being restored).
 export function replaceRows(group, indexes) {
   const make = rowMaker(group);
   const holder = group.querySelector("[data-rows]");
   group.append(...holder.querySelectorAll("datalist"));
   holder.innerHTML = indexes.map(make).join("");
-  renumber(group);
+  numberRows(group);
 }
 
-// Return a function giving a group's blank row HTML for an index. The blank row is copied once
-// from a row on the page (or the server's <template> when the group came with none).
+// Return (index) => a group's blank row HTML, copied once from a row on the page, or from the
+// server's <template> when the group came with none (the page carries no spare copy of a row).
 const blankRows = new Map();
 function rowMaker(group) {
   const id = group.dataset.group;
@@ -147,13 +140,13 @@ function rowMaker(group) {
   return (index) => blankRows.get(id).replaceAll("__index__", index);
 }
 
-// Copy a row without its answers and messages, its names and ids numbered "__index__".
+// Copy a row without answers or messages, its names and ids numbered "__index__".
 function blankCopy(source, group) {
   const row = source.cloneNode(true);
   row.querySelectorAll("[data-msg], [data-offline-msg], .not-relevant-note, datalist").forEach((el) => el.remove());
-  const from = `${group}-${row.dataset.row}-`;
   const all = [row, ...row.querySelectorAll("*")];
   all.forEach((el) => clearAnswer(el, row));
+  const from = `${group}-${row.dataset.row}-`;
   for (const el of all) {
     for (const { name, value } of [...el.attributes]) el.setAttribute(name, value.replaceAll(from, `${group}-__index__-`));
   }
@@ -162,26 +155,24 @@ function blankCopy(source, group) {
   return row.outerHTML;
 }
 
-// Put one element of a copied row back to how a new row starts: no answer, no message state.
+// Clear one element of a copied row: no answer, no message state.
 function clearAnswer(el, row) {
   for (const name of ["checked", "selected", "hidden", "open", "aria-invalid"]) el.removeAttribute(name);
   el.classList.remove("has-error", "has-warning");
   if (el.tagName === "TEXTAREA") el.textContent = "";
   if (el.tagName === "INPUT" && !["radio", "checkbox", "hidden"].includes(el.type)) el.removeAttribute("value");
-  // A yes/no field starts on its "unanswered" chip (value ""), as the server's blank form does.
+  // A yes/no field starts on its "unanswered" chip (value ""), as on the server's blank form.
   if (el.type === "radio" && el.value === "" && !el.name.endsWith("__nv")) el.setAttribute("checked", "");
-  const described = el.getAttribute("aria-describedby")?.split(" ").filter((ref) => row.querySelector(`#${CSS.escape(ref)}`));
-  if (described) described.length ? el.setAttribute("aria-describedby", described.join(" ")) : el.removeAttribute("aria-describedby");
+  const refs = el.getAttribute("aria-describedby")?.split(" ").filter((id) => row.querySelector(`#${CSS.escape(id)}`));
+  if (refs?.length) el.setAttribute("aria-describedby", refs.join(" "));
+  else if (refs) el.removeAttribute("aria-describedby");
 }
 
-function renumber(group) {
+function numberRows(group) {
   const rows = group.querySelectorAll("[data-row]");
-  rows.forEach((row, i) => {
-    row.querySelector("[data-row-title]").textContent = group.dataset.rowLabel.replace("{n}", String(i + 1));
-  });
+  rows.forEach((row, i) => (row.querySelector("[data-row-title]").textContent = group.dataset.rowLabel.replace("{n}", i + 1)));
   const add = group.querySelector("[data-add-row]");
   if (add) add.disabled = rows.length >= Number(group.dataset.maxRows || Infinity);
-  applyRelevance();
 }
 
 // A second tap on a selected chip clears it (radio groups marked data-clearable).
@@ -204,6 +195,6 @@ if (form) {
   form.addEventListener("click", onRadioClick);
   form.addEventListener("change", applyRelevance);
   form.addEventListener("input", applyRelevance);
-  form.querySelectorAll("[data-group]").forEach(renumber);
+  form.querySelectorAll("[data-group]").forEach(numberRows);
   applyRelevance();
 }

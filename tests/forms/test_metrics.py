@@ -768,3 +768,25 @@ def test_breakdown_cells_of_a_single_valued_field_add_up_to_the_total(shipped: T
             for figure in ("count", "numerator", "denominator"):
                 if figure in m:
                     assert sum(c[figure] for c in m["breakdowns"][dim]) == m[figure], (metric_id, dim)
+
+
+def test_no_records_give_zeros_not_errors(shipped: Template) -> None:
+    found = compute_metrics(shipped, [], now=NOW)
+    assert found["period"]["encounters"] == 0
+    assert found["metrics"]["encounter_volume"]["count"] == 0
+    assert found["metrics"]["police_backup_rate"]["percent"] is None
+    assert found["metrics"]["response_time"]["median_s"] is None
+
+
+def test_person_rows_that_are_not_objects_are_ignored(shipped: Template) -> None:
+    broken = [encounter(), encounter(person(), person())]
+    broken[0]["persons"] = "not a list"
+    broken[1]["persons"].insert(0, "not a row")
+    found = compute_metrics(shipped, broken, suppress=False, now=NOW)
+    assert found["period"]["persons"] == 2
+    assert found["metrics"]["encounter_volume"]["count"] == 2
+
+
+def test_records_can_come_from_a_generator(shipped: Template) -> None:
+    found = compute_metrics(shipped, (r for r in many(4)), suppress=False, now=NOW)
+    assert found["metrics"]["encounter_volume"]["count"] == 4

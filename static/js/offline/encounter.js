@@ -11,12 +11,12 @@ export async function start({ user, t, sync }) {
   Object.assign(page, { form, user, t, sync, notice, autosave, snapshot, restore, touched: false });
   if (isNew) form.elements.encounter_uuid.value = crypto.randomUUID(); // a stored page must never reuse an id
   for (const type of ["input", "change", "click"]) form.addEventListener(type, onEdit);
-  window.addEventListener("pagehide", autosave);
+  window.addEventListener("pagehide", () => page.changed && autosave()); // an untouched form is no draft
   form.addEventListener("submit", onSubmit);
-  // Usable once form.js has run too (DOMContentLoaded follows every module script): the crew can
-  // type while the drafts are still being read from IndexedDB.
+  // Usable once form.js has run (DOMContentLoaded follows all module scripts) and the form is drawn
+  // (after the next frame); drafts are read from IndexedDB meanwhile, without holding the crew up.
   const parsed = new Promise((done) => ["DOMContentLoaded", "load"].forEach((e) => addEventListener(e, done, { once: true })));
-  parsed.then(() => mark("usable"));
+  parsed.then(() => requestAnimationFrame(() => setTimeout(() => mark("usable"))));
   await openRecord(new URLSearchParams(location.search));
   await parsed;
   mark("offlineReady");
@@ -28,7 +28,7 @@ const isNew = location.pathname.endsWith("/encounters/new");
 const finalizer = () => import("./finalize.js");
 
 // Show what the address asks for: a refused record, a draft, the last unfinished draft, or a blank
-// form. Once the crew has typed, nothing replaces their answers: the records are offered as links.
+// form. What the crew typed meanwhile is never replaced: then the records are offered as links.
 async function openRecord(params) {
   const { form, user, t } = page;
   const held = params.get("open") && (await get("outbox", [user, params.get("open")]));
@@ -51,9 +51,10 @@ async function openRecord(params) {
 const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 const link = (href, text) => Object.assign(document.createElement("a"), { href, textContent: text });
 
-// Any change autosaves after a pause; one by the crew's own hand also marks the form as touched.
+// Autosave after a pause in changes; a change by the crew's own hand marks the form touched.
 function onEdit(event) {
   page.touched ||= event.isTrusted;
+  page.changed = true;
   clearTimeout(saveTimer);
   saveTimer = setTimeout(autosave, 300);
 }
