@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
 from operator import is_not, or_
 from typing import Any
 
@@ -160,28 +160,12 @@ def build_report(
         unit_field=request.by,
     )
     encounters, _ = base_set(records, request.start, request.end)
-    cells = breakdown_cells(template, encounters, request.by) if request.by else {}
     return {
-        "cells": cells,
         "computed_at": now.isoformat(timespec="seconds"),
         "records": len(records),
         "metrics": metrics,
         "weekly": weekly_series(template, encounters, request, now),
         "quality": field_quality(template, encounters),
-    }
-
-
-def breakdown_cells(template: Template, encounters: list[Mapping[str, Any]], by: str) -> dict[str, list[Any]]:
-    """Return a breakdown's cell values per unit, in the order compute_metrics lists its cells.
-
-    A count metric's cells carry their count under "value", which hides the cell's own
-    value (forms.metrics lists {"value": cell, **figures}); this order names them again.
-    """
-    rows = MetricRows(template, list(encounters), person_group(template))
-    units = [ENCOUNTER, "person"] if rows.group else [ENCOUNTER]
-    return {
-        u: sorted(set(chain.from_iterable(rows.cells(u, by))), key=lambda c: (c is None, str(c)))
-        for u in units
     }
 
 

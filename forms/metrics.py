@@ -254,13 +254,9 @@ def expand_breakdowns(
 
 
 def min_period_age_h(template: Template, metric: Metric) -> int | None:
-    """Return the metric's `min_period_age_h` (read from the source when the model drops it)."""
-    if "min_period_age_h" in metric.spec:
-        return int(metric.spec["min_period_age_h"])
-    for entry in template.source.get("metrics") or ():
-        if isinstance(entry, Mapping) and entry.get("id") == metric.id and "min_period_age_h" in entry:
-            return int(entry["min_period_age_h"])
-    return None
+    """Return the metric's `min_period_age_h`, or None when it has none."""
+    hours = metric.spec.get("min_period_age_h")
+    return None if hours is None else int(hours)
 
 
 def _last_usable_day(template: Template, metric: Metric, now: datetime) -> date | None:

@@ -17,7 +17,7 @@ from forms.metrics import expand_breakdowns
 from forms.model import Template
 from forms.suppression import small_figures
 
-CHART_FIGURE = {"rate": "percent", "completeness": "percent", "count": "value", "duration": "median_min"}
+CHART_FIGURE = {"rate": "percent", "completeness": "percent", "count": "count", "duration": "median_min"}
 MONTH = "month"
 
 
@@ -69,7 +69,7 @@ def cards(template: Template, report: dict[str, Any], by: str | None, exact: boo
             continue
         card = _card(result, below, exact)
         if by and by in expand_breakdowns(template, metric.breakdowns) and by in result.get("breakdowns", {}):
-            _add_breakdown(card, template, result, by, below, exact, report.get("cells", {}))
+            _add_breakdown(card, template, result, by, below, exact)
         found.append(card)
     return found
 
@@ -115,7 +115,7 @@ def describe(kind: str, figures: dict[str, Any]) -> tuple[str, str]:
         p90_text = _("%(m)s min", m=p90) if p90 is not None else "—"
         return head, _("median; 90th percentile %(p90)s; n = %(n)s", p90=p90_text, n=figures.get("n"))
     rows = figures.get("rows")
-    return str(figures.get("value")), (_("from %(n)s records", n=rows) if rows is not None else "")
+    return str(figures.get("count")), (_("from %(n)s records", n=rows) if rows is not None else "")
 
 
 def _small(kind: str, figures: dict[str, Any], below: int, exact: bool) -> bool:
@@ -131,16 +131,11 @@ def _add_breakdown(
     by: str,
     below: int,
     exact: bool,
-    report_cells: dict[str, list[Any]],
 ) -> None:
     bars = []
     cells = result["breakdowns"][by]
-    named = report_cells.get("encounter" if result["unit"] == "encounter" else "person", [])
-    for index, cell in enumerate(cells):
-        value = cell.get("cell", cell["value"])
-        if card.kind == "count" and "cell" not in cell and len(named) == len(cells):
-            value = named[index]  # the count took the "value" key: name the cell by its position
-        label = cell_label(template, by, value)
+    for cell in cells:
+        label = cell_label(template, by, cell["value"])
         headline, detail = describe(card.kind, cell)
         small = _small(card.kind, cell, below, exact)
         value = cell.get(CHART_FIGURE[card.kind])
@@ -176,7 +171,7 @@ def weekly_charts(report: dict[str, Any], exact: bool) -> dict[str, Any]:
     volume, response, table = [], [], []
     for week in report["weekly"]:
         count, duration = week.get("encounter_volume", {}), week.get("response_time", {})
-        value, median = count.get("value"), duration.get("median_min")
+        value, median = count.get("count"), duration.get("median_min")
         label = week["week"][5:]
         volume.append(
             Bar(

@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 import sqlite_utils
-from tests.app.supervisor_builders import call_answers, finalize, post_form
 
 from app.supervisor import report_cache
+from tests.app.supervisor_builders import call_answers, finalize, post_form
 from tests.conftest import ApiClient
 
 SEED = [  # (day, response minutes, client, police called, resolution)
@@ -90,7 +90,7 @@ def test_exact_figures_equal_the_numbers_computed_by_hand(seeded: ApiClient) -> 
     # 2 / 10 = 20.0 %.
     repeat = card(page, "repeat_contact_rate")
     assert (repeat["numerator"], repeat["denominator"], repeat["percent"]) == ("2", "10", "20.0")
-    assert card(page, "encounter_volume")["value"] == "13"
+    assert card(page, "encounter_volume")["count"] == "13"
     assert 'data-encounters="13"' in page
 
 
@@ -137,7 +137,7 @@ def test_data_quality_panel_counts_not_values_per_field(login_as: Any, seeded: A
 def test_unit_filter_and_new_records_update_the_figures(login_as: Any, seeded: ApiClient) -> None:
     assert (
         card(seeded.get(f"/supervisor/metrics?{RANGE}&unit=CR-2").get_data(as_text=True), "encounter_volume")[
-            "value"
+            "count"
         ]
         == "0"
     )
@@ -147,12 +147,12 @@ def test_unit_filter_and_new_records_update_the_figures(login_as: Any, seeded: A
         card(
             seeded.get(f"/supervisor/metrics?{RANGE}&unit=CR-2&exact=1").get_data(as_text=True),
             "encounter_volume",
-        )["value"]
+        )["count"]
         == "1"
     )
     assert (
         card(seeded.get(f"/supervisor/metrics?{RANGE}&exact=1").get_data(as_text=True), "encounter_volume")[
-            "value"
+            "count"
         ]
         == "14"
     )
@@ -181,4 +181,4 @@ def test_large_questions_are_computed_in_the_background_and_the_page_says_so(
     assert '<meta http-equiv="refresh"' in computing.get_data(as_text=True)
     report_cache.reports.wait(timeout=60)
     done = seeded.get("/supervisor/metrics?start=2026-11-01&end=2026-11-14&exact=1")
-    assert done.status_code == 200 and card(done.get_data(as_text=True), "encounter_volume")["value"] == "13"
+    assert done.status_code == 200 and card(done.get_data(as_text=True), "encounter_volume")["count"] == "13"

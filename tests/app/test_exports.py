@@ -8,10 +8,10 @@ import json
 from typing import Any
 
 import sqlite_utils
-from tests.app.supervisor_builders import call_answers, finalize, post_form
 
 from app import template_versions
 from forms.model import Template
+from tests.app.supervisor_builders import call_answers, finalize, post_form
 
 RANGE = "start=2026-11-01&end=2026-11-30"
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import sqlite_utils
 from flask import Flask
-from tests.app.supervisor_builders import finalize, post_form
 from werkzeug.datastructures import MultiDict
 
 from app import template_versions
 from forms.builder import form_data_from_answers, zone_named
+from tests.app.supervisor_builders import finalize, post_form
 from tests.conftest import add_personas, make_app, valid_answers
 
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
-from tests.app.supervisor_builders import call_answers, finalize
 
+from tests.app.supervisor_builders import call_answers, finalize
 from tests.conftest import valid_answers
 
 SHIFT_ROW = re.compile(r'<tr data-shift="(\d+)">(.*?)</tr>', re.S)

@@ -1,0 +1,106 @@
+# ruff: noqa: F811  (test arguments name the fixtures imported from tests.browser.fixtures)
+"""The encounter form in a real browser: Enter never removes or adds a person, new person rows
+start blank, a draft brings its people back, and without JavaScript rows still change by posting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser import crew
+from tests.browser.fixtures import browser, context, live, playwright  # noqa: F401  (fixtures)
+from tests.browser.live_server import LiveServer
+
+
+def open_form(context: Any) -> Any:
+    """Log in as the responder, open a new encounter and make contact so the people section shows."""
+    page = context.new_page()
+    crew.log_in(page, "responder")
+    page.goto("/encounters/new")
+    crew.wait_ready(page)
+    crew.choose(page, "unit_disposition", "contact_made")
+    return page
+
+
+def test_enter_in_a_persons_text_field_saves_the_draft_and_keeps_every_person(context: Any) -> None:
+    page = open_form(context)
+    page.click("[data-add-row=persons]")
+    page.fill("#persons-0-person_local_id", "C-1001")
+    page.fill("#persons-1-person_local_id", "C-1002")
+    with page.expect_navigation():
+        page.press("#persons-0-person_local_id", "Enter")
+    page.wait_for_url("**/edit")
+    assert "Draft saved." in page.inner_text("main")
+    assert page.input_value("#persons-0-person_local_id") == "C-1001"
+    assert page.input_value("#persons-1-person_local_id") == "C-1002"
+    assert page.inner_text("#group-persons").count("Remove person") == 2
+
+
+def test_a_new_person_starts_blank_even_when_the_first_is_filled_in(context: Any) -> None:
+    page = open_form(context)
+    crew.choose(page, "persons-0-sex", "female")
+    page.fill("#persons-0-age_years", "30")
+    crew.choose(page, "persons-0-arrest_made", "true")
+    page.click("[data-add-row=persons]")
+    assert page.inner_text("#persons-1-title") == "Person 2"
+    assert page.input_value("#persons-1-age_years") == ""
+    assert not page.is_checked("input[name='persons-1-sex'][value=female]")
+    assert page.is_checked("input[name='persons-1-arrest_made'][value='']")  # "Unanswered", as on a new form
+    crew.choose(page, "persons-1-sex", "male")  # the copy's labels point at its own inputs
+    assert page.is_checked("input[name='persons-1-sex'][value=male]")
+    assert page.is_checked("input[name='persons-0-sex'][value=female]")
+    page.click("#persons-1-age_years + button[data-step='1']")
+    assert page.input_value("#persons-1-age_years") == "1" and page.input_value("#persons-0-age_years") == "30"
+
+
+def test_people_can_be_added_again_after_every_row_was_removed(context: Any) -> None:
+    page = open_form(context)
+    page.click("[data-row='0'] [data-remove-row]")
+    assert page.locator("[data-row]").count() == 0
+    page.click("[data-add-row=persons]")
+    page.fill("#persons-0-age_years", "8")
+    assert page.inner_text("#group-persons").count("Person 1") == 1
+    assert page.input_value("#persons-0-age_years") == "8"
+
+
+def test_a_draft_with_two_people_comes_back_after_a_reload(context: Any) -> None:
+    page = open_form(context)
+    page.fill("#persons-0-age_years", "41")
+    page.click("[data-add-row=persons]")
+    page.fill("#persons-1-age_years", "12")
+    page.wait_for_timeout(500)  # autosave waits for a pause in typing
+    page.reload()
+    crew.wait_ready(page)
+    assert "unfinished draft" in page.inner_text("[data-offline-notice]")
+    assert page.inner_text("#persons-1-title") == "Person 2"
+    assert page.input_value("#persons-0-age_years") == "41"
+    assert page.input_value("#persons-1-age_years") == "12"
+
+
+@pytest.fixture
+def no_script(browser: Any, live: LiveServer) -> Iterator[Any]:
+    """Return a page in a browser profile with JavaScript turned off."""
+    ctx = browser.new_context(base_url=live.url, java_script_enabled=False)
+    yield ctx.new_page()
+    ctx.close()
+
+
+def test_without_javascript_rows_change_by_posting_and_enter_saves_the_draft(no_script: Any) -> None:
+    page = no_script
+    crew.log_in(page, "responder")
+    page.goto("/encounters/new")
+    assert page.is_visible("#group-persons")  # no script will show it later, so nothing starts hidden
+    assert page.is_visible("text=Not needed with the current answers")
+    crew.choose(page, "unit_disposition", "contact_made")
+    with page.expect_navigation():
+        page.click("[data-add-row=persons]")
+    assert page.inner_text("#persons-1-title") == "Person 2"
+    page.fill("#persons-1-person_local_id", "C-2002")
+    with page.expect_navigation():
+        page.press("#persons-1-person_local_id", "Enter")
+    page.wait_for_url("**/edit")
+    assert "Draft saved." in page.inner_text("main")
+    assert page.input_value("#persons-1-person_local_id") == "C-2002"
+    assert page.locator("[data-row]").count() == 2
