@@ -32,7 +32,7 @@ from flask import current_app, g
 
 try:
     import fcntl
-except ImportError:  # not on Windows: SQLite's own busy handling orders the processes there
+except ImportError:  # Windows: SQLite's own busy handling orders the processes there
     fcntl = None  # type: ignore[assignment]
 
 BUSY_TIMEOUT_MS = 5000
@@ -57,23 +57,6 @@ def connect(path: str | Path) -> sqlite_utils.Database:
 def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """Run the block in one BEGIN IMMEDIATE transaction: commit on success, roll back on error."""
     db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
-@contextmanager
-def read_snapshot(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """Run the block's reads in one read transaction: one consistent snapshot of the database.
-
-    Each statement outside a transaction starts its own read, and after any other
-    connection has committed, that also throws away this connection's page cache; one
-    transaction for a request's reads pays for that once.
-    """
-    db.execute("BEGIN")
     try:
         yield db
     except BaseException:

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from app import audit, finalize, shifts, template_versions, units
 from app import encounter_store as store
 from app.crypto import Keys, open_answers, seal_answers
-from app.db import combined_write, read_snapshot
+from app.db import combined_write
 from app.errors import Conflict, NotFound, RecordLocked, UnknownTemplate, ValidationFailed
 from app.finalize import Finalizer, RecordContext
 from app.save_request import SaveRequest as SaveRequest
@@ -52,12 +52,12 @@ def save(
                 version=request.template_version,
             )
         )
-    with read_snapshot(db):
-        existing = store.stored_row(db, request.id)
-        replay = _check_existing(db, existing, user, request) if existing is not None else None
+    existing = store.stored_row(db, request.id)
+    if existing is not None:
+        replay = _check_existing(db, existing, user, request)
         if replay is not None:
             return replay
-        prepared = _prepare(db, user, request, template, existing, ctx)
+    prepared = _prepare(db, user, request, template, existing, ctx)
     return _write(db, user, request, prepared, existing, ctx)
 
 

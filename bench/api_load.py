@@ -14,11 +14,13 @@ measured window. Two runs, both on the same server:
 - closed loop: each client sends its next submit as soon as the last one is answered.
   Budget: >= 300 submits/s.
 
-Prints p50/p95/p99, submits/s, and server and client CPU per submit (from /proc); exits 1
-when a budget is missed or a submit fails.
+Prints p50/p95/p99, submits/s, server and load-generator CPU per submit, and how many
+cores the server, the load generator and every other process kept busy (from /proc: on a
+shared machine the last figure shows how much was left for the server); exits 1 when a
+budget is missed or a submit fails.
 
     .venv/bin/python bench/api_load.py [--clients 32] [--seconds 12] [--warmup 3] [--rate 10]
-        [--mode both|paced|closed] [--workers 1] [--threads 8] [--load-processes 2]
+        [--mode both|paced|closed] [--workers <cores>] [--threads 8] [--load-processes 2]
 """
 
 from __future__ import annotations
@@ -372,7 +374,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before the window")
     parser.add_argument("--rate", type=float, default=10.0, help="submits/s per client in the paced run")
     parser.add_argument("--mode", choices=("both", "paced", "closed"), default="both")
-    parser.add_argument("--workers", type=int, default=1, help="serving processes")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="serving processes")
     parser.add_argument("--threads", type=int, default=8, help="threads per serving process")
     parser.add_argument("--load-processes", type=int, default=2)
     args = parser.parse_args()

@@ -178,9 +178,7 @@ class Arranger:
         ]
         row_class = entries.unbound_field.args[0]
         blank = (
-            None
-            if rows
-            else self.row(group, row_class(prefix=f"{group.id}-__index__-"), "__index__", 0, {})
+            None if rows else self.row(group, row_class(prefix=f"{group.id}-__index__-"), "__index__", 0, {})
         )
         relevant = group.relevant is None or evaluate(group.relevant, self.answers, self.template)
         label = _text(group.label, group.label_i18n, self.lang)

@@ -144,10 +144,9 @@ function rowMaker(group) {
 function blankCopy(source, group) {
   const row = source.cloneNode(true);
   row.querySelectorAll("[data-msg], [data-offline-msg], .not-relevant-note, datalist").forEach((el) => el.remove());
-  const all = [row, ...row.querySelectorAll("*")];
-  all.forEach((el) => clearAnswer(el, row));
   const from = `${group}-${row.dataset.row}-`;
-  for (const el of all) {
+  for (const el of [row, ...row.querySelectorAll("*")]) {
+    clearAnswer(el);
     for (const { name, value } of [...el.attributes]) el.setAttribute(name, value.replaceAll(from, `${group}-__index__-`));
   }
   row.dataset.row = "__index__";
@@ -155,17 +154,15 @@ function blankCopy(source, group) {
   return row.outerHTML;
 }
 
-// Clear one element of a copied row: no answer, no message state.
-function clearAnswer(el, row) {
+// Clear one element of a copied row: no answer, no message state (an aria-describedby naming a
+// removed message is left: a reference to no element is ignored).
+function clearAnswer(el) {
   for (const name of ["checked", "selected", "hidden", "open", "aria-invalid"]) el.removeAttribute(name);
   el.classList.remove("has-error", "has-warning");
   if (el.tagName === "TEXTAREA") el.textContent = "";
   if (el.tagName === "INPUT" && !["radio", "checkbox", "hidden"].includes(el.type)) el.removeAttribute("value");
   // A yes/no field starts on its "unanswered" chip (value ""), as on the server's blank form.
   if (el.type === "radio" && el.value === "" && !el.name.endsWith("__nv")) el.setAttribute("checked", "");
-  const refs = el.getAttribute("aria-describedby")?.split(" ").filter((id) => row.querySelector(`#${CSS.escape(id)}`));
-  if (refs?.length) el.setAttribute("aria-describedby", refs.join(" "));
-  else if (refs) el.removeAttribute("aria-describedby");
 }
 
 function numberRows(group) {

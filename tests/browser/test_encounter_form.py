@@ -52,7 +52,8 @@ def test_a_new_person_starts_blank_even_when_the_first_is_filled_in(context: Any
     assert page.is_checked("input[name='persons-1-sex'][value=male]")
     assert page.is_checked("input[name='persons-0-sex'][value=female]")
     page.click("#persons-1-age_years + button[data-step='1']")
-    assert page.input_value("#persons-1-age_years") == "1" and page.input_value("#persons-0-age_years") == "30"
+    assert page.input_value("#persons-1-age_years") == "1"
+    assert page.input_value("#persons-0-age_years") == "30"
 
 
 def test_people_can_be_added_again_after_every_row_was_removed(context: Any) -> None:

@@ -28,24 +28,24 @@ const isNew = location.pathname.endsWith("/encounters/new");
 const finalizer = () => import("./finalize.js");
 
 // Show what the address asks for: a refused record, a draft, the last unfinished draft, or a blank
-// form. What the crew typed meanwhile is never replaced: then the records are offered as links.
+// form. What the crew typed meanwhile is never replaced: then drafts are offered as links (and a
+// refused record stays linked from the status bar).
 async function openRecord(params) {
   const { form, user, t } = page;
   const held = params.get("open") && (await get("outbox", [user, params.get("open")]));
-  if (held && page.touched) return notice(t(`${held.state}_help`), "warning", link(`?open=${held.id}`, t(held.state)));
-  if (held) return (await finalizer()).openHeld(page, held);
+  if (held) return page.touched || (await finalizer()).openHeld(page, held);
   const queued = params.get("queued");
   if (queued) notice(t((await get("outbox", [user, queued])) ? "queued" : "sent"), "ok");
   const drafts = (await all("drafts", user)).filter((d) => d.isNew === isNew).sort((a, b) => b.savedAt - a.savedAt);
-  const others = drafts.filter((d) => d.id !== uuid()).map((d) => [d, link(`?draft=${d.id}`, clock(d.savedAt))]);
-  const wanted = isNew ? params.get("draft") || (!params.has("new") && !queued && others[0]?.[0].id) : uuid();
+  const others = drafts.filter((d) => d.id !== uuid());
+  const links = (list) => list.slice(0, 5).map((d) => link(`?draft=${d.id}`, clock(d.savedAt)));
+  const wanted = isNew ? params.get("draft") || (!params.has("new") && !queued && others[0]?.id) : uuid();
   const draft = drafts.find((d) => d.id === wanted);
   if (!draft) return;
-  if (page.touched) return isNew && others.length && notice(form.dataset.draftsHere, "warning", ...others.slice(0, 6).map((o) => o[1]));
+  if (page.touched) return isNew && notice(form.dataset.draftsHere, "warning", ...links(others));
   if (!isNew && draft.base !== form.elements.base_revision.value) return remove("drafts", [user, draft.id]); // the server has a newer revision
   await restore(draft.snapshot);
-  const rest = others.filter(([d]) => d !== draft).slice(0, 5).map((o) => o[1]);
-  notice(t("restored", { time: clock(draft.savedAt) }), "ok", link("?new=1", t("start_blank")), ...rest);
+  notice(t("restored", { time: clock(draft.savedAt) }), "ok", link("?new=1", t("start_blank")), ...links(others.filter((d) => d !== draft)));
 }
 
 const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
