@@ -84,7 +84,7 @@ def split(rows: MetricRows, unit: str, dim: str) -> Split:
         values = values if unit == "encounter" else rows.expand(values)
         return Split(values, False, ordered(set(values)))
     if dim in rows.template.filters:
-        held = rows.mask(unit, {"use": dim})
+        held = list(map(bool, rows.mask(unit, {"use": dim})))
         return Split(held, False, ordered(set(held)))
     column = rows.column(unit, dim)
     if set(map(type, column)) <= _PLAIN:

@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from itertools import compress, repeat
-from operator import add, and_, gt, ne, or_
+from operator import add, and_, ne, or_
 from typing import Any
 
 from forms.breakdown_cells import ordered
 from forms.figures import rate_figures
+from forms.metric_masks import Mask, both, negate
 from forms.metric_rows import ENCOUNTER, MetricRows
 from forms.model import Field, Template
 
@@ -61,7 +62,7 @@ class Completeness:
 
     def __init__(self, rows: MetricRows, template: Template) -> None:
         self.rows = rows
-        self.enabled: dict[str, list[bool] | bool] = {}
+        self.enabled: dict[str, Mask | list[bool] | bool] = {}
         for item in measured_fields(template):
             enabled = self._enabled(item)
             if enabled is not None:
@@ -69,7 +70,7 @@ class Completeness:
         self.measured = [m for m in measured_fields(template) if m.field.id in self.enabled]
         self._totals: dict[str, tuple[list[int], list[int]]] = {}
 
-    def _enabled(self, item: Measured) -> list[bool] | bool | None:
+    def _enabled(self, item: Measured) -> Mask | list[bool] | bool | None:
         """Return True (enabled for every row), a per-row mask, or None (enabled nowhere)."""
         if item.field.core:
             return True
@@ -82,12 +83,12 @@ class Completeness:
         carrying = set(compress(agencies, holding))
         return [a in carrying for a in agencies]
 
-    def _scope(self, item: Measured) -> list[bool] | None:
+    def _scope(self, item: Measured) -> Mask | list[bool] | None:
         """Return per row whether an absent output counts as missing (None: on every row)."""
         enabled = self.enabled[item.field.id]
         relevant = self.rows.mask(item.unit, item.field.relevant) if item.field.relevant else None
         if isinstance(enabled, list):
-            return enabled if relevant is None else list(map(and_, relevant, enabled))
+            return enabled if relevant is None else both(relevant, enabled)
         return relevant
 
     def _counts(self, item: Measured) -> tuple[int, int]:
@@ -98,7 +99,7 @@ class Completeness:
         if scope is None:
             counted = size
         else:
-            counted = present + sum(map(gt, scope, self.rows.holding(item.unit, item.output)))
+            counted = present + both(scope, negate(self.rows.holding(item.unit, item.output))).count(1)
         return present - self._incomplete(item), counted
 
     def _incomplete(self, item: Measured) -> int:

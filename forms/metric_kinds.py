@@ -11,18 +11,19 @@ from __future__ import annotations
 from collections import ChainMap
 from collections.abc import Hashable, Iterable, Mapping
 from itertools import compress, repeat
-from operator import and_, is_not, not_
+from operator import is_not, not_
 from typing import Any, cast
 
 from forms.breakdown_cells import Split
 from forms.derive import elapsed_seconds, first_instant
 from forms.figures import AGGREGATIONS, count_figures, duration_figures, number, rate_figures
 from forms.frozen import freeze
+from forms.metric_masks import Mask, both
 from forms.metric_rows import MetricError, MetricRows
 from forms.model import Metric
 
 Figures = dict[str, Any]
-Restriction = list[bool] | None
+Restriction = Mask | list[bool] | None
 _PLAIN_NUMBERS = {int, float, type(None)}
 _PLAIN_KEYS = {str, int, type(None)}
 
@@ -33,8 +34,8 @@ def _present(values: Iterable[int | float | None]) -> list[int | float]:
     return cast(list[int | float], list(compress(found, map(is_not, found, repeat(None)))))
 
 
-def _restrict(mask: list[bool], within: Restriction) -> list[bool]:
-    return mask if within is None else list(map(and_, mask, within))
+def _restrict(mask: Mask, within: Restriction) -> Mask:
+    return mask if within is None else both(mask, within)
 
 
 def key_of(value: Any) -> Hashable | None:
@@ -101,7 +102,7 @@ class Rate:
     def __init__(self, rows: MetricRows, unit: str, metric: Metric, within: Restriction = None) -> None:
         spec = metric.spec
         self.den = _restrict(rows.mask(unit, spec["denominator"]), within)
-        self.num = list(map(and_, self.den, rows.mask(unit, spec["numerator"])))
+        self.num = both(self.den, rows.mask(unit, spec["numerator"]))
         self.keys = keys(rows, unit, spec["distinct"]) if "distinct" in spec else None
 
     def total(self) -> Figures:

@@ -6,6 +6,12 @@ forms.conditions.compile_condition (so its semantics are exactly the ones the fo
 uses) and evaluated once per distinct value of its field; every other row is a
 dictionary hit. A leaf on an encounter field is evaluated on encounters and copied to
 their person rows. Masks are cached by the condition's canonical JSON.
+
+A mask is a `bytes` with one byte (0 or 1) per row: it counts with `bytes.count(1)`,
+selects with itertools.compress, and combines through big integers (`both`, `either`,
+`negate`), which is C speed over a whole column. A field with at most 256 distinct values
+is numbered once into a code per row (`bytes`), and a leaf over it is a single
+`bytes.translate` of the leaf's per-code results.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from functools import reduce
-from operator import and_, not_, or_
 from typing import TYPE_CHECKING, Any
 
 from forms.conditions import compile_condition
@@ -27,6 +32,7 @@ ENCOUNTER = "encounter"
 Test = Callable[[Mapping[str, Any], Mapping[str, Any] | None], bool]
 
 
+Mask = bytes
 SHAPE_OPS = ("is_set", "is_not_set", "is_true", "is_false")
 MANY_VALUES = 256
 _STAND_INS: dict[type, Any] = {str: "x", int: 1, float: 1.5}
@@ -52,6 +58,38 @@ class _LeafMemo(dict[Any, bool]):
         return held
 
 
+class _Numbering(dict[Any, int]):
+    """Number each distinct value on first sight."""
+
+    def __missing__(self, key: Any) -> int:
+        self[key] = number = len(self)
+        return number
+
+
+def as_mask(flags: Any) -> Mask:
+    """Return per-row truth values (bools, 0/1 ints or a mask) as a mask."""
+    return flags if type(flags) is bytes else bytes(map(bool, flags))
+
+
+def _int(mask: Any) -> int:
+    return int.from_bytes(as_mask(mask), "little")
+
+
+def both(first: Any, second: Any) -> Mask:
+    """Return the rows marked in both masks."""
+    return (_int(first) & _int(second)).to_bytes(len(first), "little")
+
+
+def either(first: Any, second: Any) -> Mask:
+    """Return the rows marked in either mask."""
+    return (_int(first) | _int(second)).to_bytes(len(first), "little")
+
+
+def negate(mask: Any) -> Mask:
+    """Return the rows not marked in the mask."""
+    return (_int(mask) ^ _int(b"\x01" * len(mask))).to_bytes(len(mask), "little")
+
+
 def leaf_fields(cond: Any, filters: Mapping[str, Condition], seen: frozenset[str] = frozenset()) -> set[str]:
     """Return the field names a condition's leaves read, named filters expanded."""
     if not isinstance(cond, Mapping):
@@ -75,46 +113,67 @@ class Masks:
     def __init__(self, rows: MetricRows) -> None:
         self.rows = rows
         self.template = rows.template
-        self._cache: dict[tuple[str, str], list[bool]] = {}
+        self._cache: dict[tuple[str, str], Mask] = {}
+        self._codes: dict[tuple[str, str], tuple[bytes, list[Any]] | None] = {}
 
-    def mask(self, unit: str, cond: Condition | None) -> list[bool]:
-        """Return, per row of the unit, whether the condition holds (all True without one)."""
+    def mask(self, unit: str, cond: Condition | None) -> Mask:
+        """Return, per row of the unit, whether the condition holds (all set without one)."""
         if cond is None:
-            return [True] * self.rows.size(unit)
+            return b"\x01" * self.rows.size(unit)
         key = (unit, json.dumps(cond, sort_keys=True, default=str))
         if key not in self._cache:
             self._cache[key] = self._evaluate(unit, cond)
         return self._cache[key]
 
-    def _evaluate(self, unit: str, cond: Condition) -> list[bool]:
+    def _evaluate(self, unit: str, cond: Condition) -> Mask:
         size = self.rows.size(unit)
         if "all" in cond:
             parts = [self.mask(unit, c) for c in cond["all"]]
-            return reduce(lambda a, b: list(map(and_, a, b)), parts) if parts else [True] * size
+            return reduce(both, parts) if parts else b"\x01" * size
         if "any" in cond:
             parts = [self.mask(unit, c) for c in cond["any"]]
-            return reduce(lambda a, b: list(map(or_, a, b)), parts) if parts else [False] * size
+            return reduce(either, parts) if parts else b"\x00" * size
         if "not" in cond:
-            return list(map(not_, self.mask(unit, cond["not"])))
+            return negate(self.mask(unit, cond["not"]))
         if "use" in cond and cond["use"] in self.template.filters:
             return self.mask(unit, self.template.filters[cond["use"]])
         return self._leaf(unit, cond)
 
-    def _leaf(self, unit: str, cond: Condition) -> list[bool]:
+    def _leaf(self, unit: str, cond: Condition) -> Mask:
         """Return a leaf's mask, evaluating it once per distinct value of its field."""
         template, rows = self.template, self.rows
         test = compile_condition(cond, template, filters=template.filters, params=template.parameters)
         name = str(cond.get("field"))
         in_row = name in rows.person_names
         if unit == ENCOUNTER and in_row:
-            return [test(e, None) for e in rows.encounters]  # holds in some person row
-        if unit != ENCOUNTER and not in_row and name in rows.encounter_names:
-            return rows.expand(self.mask(ENCOUNTER, cond))
+            return bytes(test(e, None) for e in rows.encounters)  # holds in some person row
         memo = _LeafMemo(test, name, unit != ENCOUNTER, rows.thaw)
         try:
+            coded = self.codes(unit, name)
+            if coded is not None:
+                return coded[0].translate(bytes(map(memo.__getitem__, coded[1])).ljust(256, b"\x00"))
             frozen = rows.frozen(unit, name)
             if cond.get("op") in SHAPE_OPS and len(set(frozen)) > MANY_VALUES:  # e.g. a person key
-                return list(map(memo.__getitem__, map(_shape, frozen)))
-            return list(map(memo.__getitem__, frozen))
+                return bytes(map(memo.__getitem__, map(_shape, frozen)))
+            return bytes(map(memo.__getitem__, frozen))
         except TypeError:  # a list holding lists or objects
-            return list(map(memo.__getitem__, frozen_in_full(rows.column(unit, name))))
+            return bytes(map(memo.__getitem__, frozen_in_full(rows.column(unit, name))))
+
+    def codes(self, unit: str, name: str) -> tuple[bytes, list[Any]] | None:
+        """Return a field's code per row and its distinct values by code (None: over 256 values)."""
+        key = (unit, name)
+        if key not in self._codes:
+            self._codes[key] = self._numbered(unit, name)
+        return self._codes[key]
+
+    def _numbered(self, unit: str, name: str) -> tuple[bytes, list[Any]] | None:
+        rows = self.rows
+        if unit != ENCOUNTER and name not in rows.person_names and name in rows.encounter_names:
+            coded = self.codes(ENCOUNTER, name)  # an encounter field: copy codes to person rows
+            return None if coded is None else (bytes(map(coded[0].__getitem__, rows.owner)), coded[1])
+        numbering = _Numbering()
+        try:
+            codes = bytes(map(numbering.__getitem__, rows.frozen(unit, name)))
+        except ValueError:  # more than 256 distinct values
+            return None
+        return codes, list(numbering)

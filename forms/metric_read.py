@@ -44,10 +44,10 @@ class Walked:
             list(compress(self.rows, keep)), list(compress(self.numbers, keep)), self.keysets, columns
         )
 
-    def holding(self, name: str) -> list[bool]:
-        """Return, per row, whether it holds the field at all."""
+    def holding(self, name: str) -> bytes:
+        """Return, per row, whether it holds the field at all (a mask: one 0/1 byte per row)."""
         held = [name in keys for keys in self.keysets]
-        return list(map(held.__getitem__, self.numbers))
+        return bytes(map(held.__getitem__, self.numbers))
 
     def holding_count(self, name: str) -> int:
         """Return how many rows hold the field."""

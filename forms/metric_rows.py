@@ -16,7 +16,7 @@ from typing import Any
 
 from forms.breakdown_cells import Split, split
 from forms.frozen import frozen_column, thaw
-from forms.metric_masks import Masks
+from forms.metric_masks import Mask, Masks
 from forms.metric_read import Walked, walk
 from forms.model import Condition, Template
 
@@ -106,11 +106,11 @@ class MetricRows:
 
     thaw = staticmethod(thaw)
 
-    def mask(self, unit: str, cond: Condition | None) -> list[bool]:
+    def mask(self, unit: str, cond: Condition | None) -> Mask:
         """Return, per row of the unit, whether the condition holds (all True without one)."""
         return self.masks.mask(unit, cond)
 
-    def holding(self, unit: str, name: str) -> list[bool]:
+    def holding(self, unit: str, name: str) -> Mask:
         """Return, per row, whether the row holds the field id at all (from key signatures)."""
         return self.walked[unit].holding(name)
 

@@ -119,13 +119,18 @@ function removeRow(group, row) {
   row.remove();
 }
 
-// Replace a group's rows with blank ones numbered by `indexes` (for a draft being restored).
-export function replaceRows(group, indexes) {
-  const make = rowMaker(group);
-  const holder = group.querySelector("[data-rows]");
-  group.append(...holder.querySelectorAll("datalist"));
-  holder.innerHTML = indexes.map(make).join("");
-  numberRows(group);
+// Lay out the rows of a draft being restored (the offline module sends {group: [index, ...]}):
+// blank rows with those indexes, which it then fills in.
+function onRows(event) {
+  for (const group of form.querySelectorAll("[data-group]")) {
+    const indexes = event.detail[group.dataset.group];
+    if (!indexes) continue;
+    const make = rowMaker(group);
+    const holder = group.querySelector("[data-rows]");
+    group.append(...holder.querySelectorAll("datalist"));
+    holder.innerHTML = indexes.map(make).join("");
+    numberRows(group);
+  }
 }
 
 // Return (index) => a group's blank row HTML, copied once from a row on the page, or from the
@@ -192,6 +197,7 @@ if (form) {
   form.addEventListener("click", onRadioClick);
   form.addEventListener("change", applyRelevance);
   form.addEventListener("input", applyRelevance);
+  form.addEventListener("rows", onRows);
   form.querySelectorAll("[data-group]").forEach(numberRows);
   applyRelevance();
 }

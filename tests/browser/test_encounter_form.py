@@ -12,6 +12,7 @@ import pytest
 from tests.browser import crew
 from tests.browser.fixtures import browser, context, live, playwright  # noqa: F401  (fixtures)
 from tests.browser.live_server import LiveServer
+from tests.conftest import PERSONAS, ApiClient, AuthActions
 
 
 def open_form(context: Any) -> Any:
@@ -54,6 +55,34 @@ def test_a_new_person_starts_blank_even_when_the_first_is_filled_in(context: Any
     page.click("#persons-1-age_years + button[data-step='1']")
     assert page.input_value("#persons-1-age_years") == "1"
     assert page.input_value("#persons-0-age_years") == "30"
+
+
+def test_a_new_person_carries_none_of_the_first_persons_messages(context: Any) -> None:
+    page = open_form(context)
+    crew.finalize(page)  # the browser's validator marks what person 1 still needs
+    page.locator("[data-offline-msg][role=alert]").wait_for()
+    assert page.locator("[data-row='0'] .field-msg").count() > 0
+    page.click("[data-add-row=persons]")
+    assert page.locator("[data-row='1'] [data-field]").count() > 0
+    assert page.locator("[data-row='1'] .field-msg").count() == 0
+
+
+def test_a_person_is_added_to_a_saved_draft_that_had_none(context: Any, live: LiveServer) -> None:
+    client = live.app.test_client()
+    assert AuthActions(client).login("responder").status_code == 302
+    record = ApiClient(client, PERSONAS["responder"]).save({"call_source": "911"}).get_json()["id"]
+    page = context.new_page()
+    crew.log_in(page, "responder")
+    page.goto(f"/encounters/{record}/edit")
+    crew.wait_ready(page)
+    assert page.locator("[data-row]").count() == 0
+    crew.choose(page, "unit_disposition", "contact_made")
+    page.click("[data-add-row=persons]")
+    page.fill("#persons-0-age_years", "52")
+    with page.expect_navigation():
+        page.click("button[name=action][value=save]")
+    assert "Draft saved." in page.inner_text("main")
+    assert page.input_value("#persons-0-age_years") == "52"
 
 
 def test_people_can_be_added_again_after_every_row_was_removed(context: Any) -> None:

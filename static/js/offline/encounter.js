@@ -44,7 +44,7 @@ async function openRecord(params) {
   if (!draft) return;
   if (page.touched) return isNew && notice(form.dataset.draftsHere, "warning", ...links(others));
   if (!isNew && draft.base !== form.elements.base_revision.value) return remove("drafts", [user, draft.id]); // the server has a newer revision
-  await restore(draft.snapshot);
+  restore(draft.snapshot);
   notice(t("restored", { time: clock(draft.savedAt) }), "ok", link("?new=1", t("start_blank")), ...links(others.filter((d) => d !== draft)));
 }
 
@@ -91,13 +91,10 @@ function snapshot() {
   return { rows, values: [...new FormData(form)].filter(([name, v]) => name !== "csrf_token" && name !== "action" && typeof v === "string") };
 }
 
-// Put a snapshot back: its person rows first (blank copies, see form.js), then every input's value.
-async function restore({ rows, values }) {
+// Put a snapshot back: its person rows first (form.js makes them), then every input's value.
+function restore({ rows, values }) {
   const { form } = page;
-  const { replaceRows } = await import("../form.js");
-  for (const group of form.querySelectorAll("[data-group]")) {
-    if (rows[group.dataset.group]) replaceRows(group, rows[group.dataset.group]);
-  }
+  form.dispatchEvent(new CustomEvent("rows", { detail: rows }));
   for (const input of form.querySelectorAll("input:not([type=hidden]), select, textarea")) {
     if (input.type === "checkbox" || input.type === "radio") input.checked = false;
     else input.value = "";

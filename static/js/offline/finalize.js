@@ -46,8 +46,8 @@ export async function finalize(page) {
 }
 
 // Open a record the server refused, with the server's messages.
-export async function openHeld(page, entry) {
-  await page.restore(entry.snapshot);
+export function openHeld(page, entry) {
+  page.restore(entry.snapshot);
   showMessages(page, entry.messages, page.t(`${entry.state}_help`));
 }
 
