@@ -36,12 +36,12 @@ class Split:
     multi: bool
     universe: list[Any]
 
-    def tally(self, mask: list[bool]) -> Counter[Any]:
+    def tally(self, mask: bytes | list[bool]) -> Counter[Any]:
         """Return how many masked rows count under each cell."""
         chosen = compress(self.values, mask)
         return Counter(chain.from_iterable(chosen) if self.multi else chosen)
 
-    def distinct(self, keys: list[Any], mask: list[bool]) -> Counter[Any]:
+    def distinct(self, keys: list[Any], mask: bytes | list[bool]) -> Counter[Any]:
         """Return how many distinct non-None keys the masked rows hold under each cell."""
         chosen, held = compress(self.values, mask), compress(keys, mask)
         if self.multi:
@@ -51,7 +51,7 @@ class Split:
         pairs -= {(cell, None) for cell in self.universe}
         return Counter(map(itemgetter(0), pairs))
 
-    def lists(self, numbers: list[Any], mask: list[bool]) -> dict[Any, list[Any]]:
+    def lists(self, numbers: list[Any], mask: bytes | list[bool]) -> dict[Any, list[Any]]:
         """Return the non-None numbers of the masked rows, per cell."""
         found: dict[Any, list[Any]] = {cell: [] for cell in self.universe}
         for cells, value in zip(compress(self.values, mask), compress(numbers, mask), strict=True):

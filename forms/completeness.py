@@ -129,7 +129,7 @@ class Completeness:
             size = self.rows.size(unit)
             complete, counted = [0] * size, [0] * size
             for item in (m for m in self.measured if m.unit == unit):
-                holding = self.rows.holding(unit, item.output)
+                holding: Mask | list[bool] = self.rows.holding(unit, item.output)
                 scope = self._scope(item)
                 counted = list(map(add, counted, holding if scope is None else map(or_, holding, scope)))
                 if item.field.usage == "R":

@@ -48,8 +48,14 @@ def key_of(value: Any) -> Hashable | None:
 
 
 def keys(rows: MetricRows, unit: str, name: str) -> list[Hashable | None]:
-    """Return the distinct-count key of every row (plain strings pass straight through)."""
-    column = rows.column(unit, name)
+    """Return the distinct-count key of every row (plain strings pass straight through), cached."""
+    cache = rows.masks.keys
+    if (unit, name) not in cache:
+        cache[(unit, name)] = _keys(rows.column(unit, name))
+    return cache[(unit, name)]
+
+
+def _keys(column: list[Any]) -> list[Hashable | None]:
     if set(map(type, column)) <= _PLAIN_KEYS and "" not in column:
         return column
     found: list[Hashable | None] = list(column)

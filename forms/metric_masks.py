@@ -36,12 +36,20 @@ Mask = bytes
 SHAPE_OPS = ("is_set", "is_not_set", "is_true", "is_false")
 MANY_VALUES = 256
 _STAND_INS: dict[type, Any] = {str: "x", int: 1, float: 1.5}
+_STAND_KINDS: dict[type, type] = {kind: kind for kind in _STAND_INS}
 
 
 def _shape(value: Any) -> Any:
     """Return what an is_set/is_true-style leaf can tell apart: a non-empty text or number by its type."""
     kind = type(value)
     return kind if kind in _STAND_INS and value != "" else value
+
+
+def _shapes(frozen: list[Any]) -> Any:
+    """Return `_shape` of every value (C-level unless some value is an empty text)."""
+    if "" in frozen:
+        return map(_shape, frozen)
+    return map(_STAND_KINDS.get, map(type, frozen), frozen)
 
 
 class _LeafMemo(dict[Any, bool]):
@@ -115,6 +123,7 @@ class Masks:
         self.template = rows.template
         self._cache: dict[tuple[str, str], Mask] = {}
         self._codes: dict[tuple[str, str], tuple[bytes, list[Any]] | None] = {}
+        self.keys: dict[tuple[str, str], list[Any]] = {}  # distinct-count keys (forms/metric_kinds.py)
 
     def mask(self, unit: str, cond: Condition | None) -> Mask:
         """Return, per row of the unit, whether the condition holds (all set without one)."""
@@ -154,7 +163,7 @@ class Masks:
                 return coded[0].translate(bytes(map(memo.__getitem__, coded[1])).ljust(256, b"\x00"))
             frozen = rows.frozen(unit, name)
             if cond.get("op") in SHAPE_OPS and len(set(frozen)) > MANY_VALUES:  # e.g. a person key
-                return bytes(map(memo.__getitem__, map(_shape, frozen)))
+                return bytes(map(memo.__getitem__, _shapes(frozen)))
             return bytes(map(memo.__getitem__, frozen))
         except TypeError:  # a list holding lists or objects
             return bytes(map(memo.__getitem__, frozen_in_full(rows.column(unit, name))))
