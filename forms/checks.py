@@ -221,12 +221,23 @@ def _rule_kind(t: Template, where: str, kind: str, spec: dict[str, Any]) -> Iter
             yield f"{where}: items[{index}]: '{item['code']}' is not a code of multi_enum field '{f.id}'"
 
 
+def _dimension_problem(t: Template, name: str) -> str | None:
+    """Return what is wrong with a breakdown member: unknown, or both a named filter and a field."""
+    if name in t.breakdowns or name == NAMED_BREAKDOWN_MONTH:
+        return None
+    fields, filters = known_names(t), t.filters
+    if name in filters and name in fields:
+        return f"'{name}' is both a named filter and a field; rename the filter"
+    if name not in filters and name not in fields:
+        return f"'{name}' is neither a breakdown set, a named filter nor a field"
+    return None
+
+
 def _breakdowns(t: Template) -> Iterator[str]:
-    names = known_names(t) | {NAMED_BREAKDOWN_MONTH}
     for name, members in t.breakdowns.items():
         for m in members:
-            if m not in names and m not in t.breakdowns:
-                yield f"breakdown '{name}': '{m}' is neither a breakdown set nor a field"
+            if problem := _dimension_problem(t, m):
+                yield f"breakdown '{name}': {problem}"
         if cycle := _cycle(name, lambda n: [m for m in t.breakdowns.get(n, ()) if m in t.breakdowns]):
             yield f"breakdown '{name}': names itself ({' -> '.join(cycle)})"
 
@@ -244,8 +255,8 @@ def _metric(
     if kind == "duration" and "value" not in spec and not ("start" in spec and "end" in spec):
         yield f"{where}: kind 'duration' needs start and end, or value"
     for b in breakdowns:
-        if b not in t.breakdowns and b not in names and b != NAMED_BREAKDOWN_MONTH:
-            yield f"{where}: breakdown '{b}' is neither a breakdown set nor a field"
+        if problem := _dimension_problem(t, b):
+            yield f"{where}: breakdown {problem}"
 
 
 def _namespace(t: Template) -> Iterator[str]:

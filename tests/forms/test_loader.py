@@ -189,6 +189,11 @@ def _misspelt_code_label(data: dict[str, Any]) -> None:
     data["code_lists"]["needs"]["codes"][1] = {"code": "suspected_overdose", "lable": "Overdose"}
 
 
+def _filter_named_like_a_field(data: dict[str, Any]) -> None:
+    data["filters"]["call_source"] = {"use": "contact"}
+    data["metrics"][0]["breakdowns"] = ["call_source"]
+
+
 def _repeated_code(data: dict[str, Any]) -> None:
     data["code_lists"]["needs"]["codes"].append({"code": "suspected_overdose", "label": "Overdose"})
 
@@ -379,7 +384,19 @@ ERRORS: list[tuple[str, Change, str]] = [
     (
         "unknown breakdown",
         _set("metrics.0.breakdowns", ["ENCOUNTER"]),
-        "state.toml: metric 'encounter_volume': breakdown 'ENCOUNTER' is neither a breakdown set nor a field",
+        "state.toml: metric 'encounter_volume': breakdown 'ENCOUNTER' is neither a breakdown set, a named "
+        "filter nor a field",
+    ),
+    (
+        "unknown name in a breakdown set",
+        _set("breakdowns.ENC", ["month", "in_persons"]),
+        "state.toml: breakdown 'ENC': 'in_persons' is neither a breakdown set, a named filter nor a field",
+    ),
+    (
+        "breakdown by a filter named like a field",
+        _filter_named_like_a_field,
+        "state.toml: metric 'encounter_volume': breakdown 'call_source' is both a named filter and a field; "
+        "rename the filter",
     ),
     (
         "misspelt key in a code",
@@ -430,6 +447,14 @@ def test_a_broken_template_raises_and_returns_nothing(data: dict[str, Any]) -> N
 def test_error_names_entries_without_id_by_position(data: dict[str, Any]) -> None:
     del data["fields"][2]["id"]
     assert "state.toml: field fields[2]: missing key 'id'" in load_errors(data)
+
+
+def test_a_named_filter_is_a_breakdown_dimension_of_a_metric_or_a_set(data: dict[str, Any]) -> None:
+    data["metrics"][1]["breakdowns"] = ["in_person", "ENC"]
+    data["breakdowns"]["ENC"] = ["month", "contact"]
+    template = load_template_data(data, "state.toml")
+    assert template.metrics[1].breakdowns == ("in_person", "ENC")
+    assert template.breakdowns["ENC"] == ("month", "contact")
 
 
 def test_shipped_template_loads() -> None:

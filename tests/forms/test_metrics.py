@@ -604,6 +604,23 @@ def test_breakdowns_by_month_and_by_a_named_filter(shipped: Template) -> None:
     assert "dispatch_reason" in result["breakdowns"] and "program_model" in result["breakdowns"]
 
 
+def test_person_injury_rate_breaks_down_by_the_any_police_filter_as_yes_and_no(shipped: Template) -> None:
+    records = [
+        encounter(person(injury_person_served="minor"), person(), police_co_dispatched=True),
+        encounter(person(), police_on_scene_at_arrival=True),
+        encounter(person(injury_person_served="serious")),
+        encounter(person()),
+        encounter(person(injury_person_served="minor"), contact_mode="phone_only", police_co_dispatched=True),
+    ]
+    result = metric(shipped, records, "person_injury_rate", breakdowns=True)
+    # in person: 5 people, 2 hurt; the phone-only person is in neither cell
+    assert rate(result) == (2, 5, 40.0)
+    by_police = {v: rate(c) for v, c in cells(result, "any_police").items()}
+    # police involved: 3 people (2 + 1), 1 hurt; no police: 2 people, 1 hurt
+    assert by_police == {True: (1, 3, 33.3), False: (1, 2, 50.0)}
+    assert set(result["breakdowns"]) >= {"any_police", "age_band", "month"}
+
+
 def test_a_unit_field_breaks_every_metric_down_by_unit(shipped: Template) -> None:
     records = [*many(3, unit_key="k2026:u1"), *many(2, unit_key="k2026:u2")]
     found = compute_metrics(shipped, records, suppress=False, now=NOW, unit_field="unit_key")["metrics"]
