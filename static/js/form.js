@@ -49,7 +49,7 @@ function applyRelevance() {
   }
   for (const group of form.querySelectorAll("[data-group]")) {
     const cond = json(group, "relevant");
-    group.hidden = cond ? !evaluate(cond, values, template) : false;
+    hide(group, cond ? !evaluate(cond, values, template) : false);
     for (const row of group.querySelectorAll("[data-row]")) {
       const rowValues = {};
       row.querySelectorAll("[data-field]").forEach((wrap) => showField(wrap, values, rowValues, rowValues));
@@ -60,12 +60,17 @@ function applyRelevance() {
 function showField(wrap, values, row, into) {
   const cond = json(wrap, "relevant");
   const relevant = cond ? evaluate(cond, values, template, row) : true;
-  wrap.hidden = !relevant;
+  hide(wrap, !relevant);
   const auto = json(wrap, "auto");
   if (relevant && auto && evaluate(auto.when, values, template, row)) setValue(wrap, auto.value);
   const value = relevant ? readField(wrap) : undefined;
   if (value !== undefined) into[wrap.dataset.field] = value;
   else delete into[wrap.dataset.field];
+}
+
+// Show or hide an element, touching the DOM only on a change (a write restyles it, even unchanged).
+function hide(el, hidden) {
+  if (el.hidden !== hidden) el.hidden = hidden;
 }
 
 // Set an automatic value (plain, or a NOT value / PN code) on a field's chips or select.
