@@ -9,12 +9,13 @@ them after a finalize (shaping 100,000 records one by one through the API is not
 is measured here).
 
 For each question (the last year: 25,000 encounters; all four years: 100,000) it prints:
-- cold: seconds from the first request until the background report is ready;
+- cold: seconds from the first request until its report is ready (computed inline, or in
+  the background behind a "computing" page) (the budget);
 - page: the slowest of 3 renders of /supervisor/metrics with that report (the budget);
 - after a new record: the render right after one more record arrived (the last report
   is shown, marked, while the new one computes) (the budget), and that recompute's time.
 
-Exits non-zero if a page render takes more than 1 s.
+Exits non-zero if a page render or a cold report takes more than 1 s.
 
     .venv/bin/python bench/dashboard_bench.py [--total 100000] [--distinct 2000]
 """
@@ -228,13 +229,13 @@ def measure(
     )
     return [
         f"{label}: {name} {seconds:.3f} s > {BUDGET_S} s"
-        for name, seconds in (("page", page), ("page after a new record", after))
+        for name, seconds in (("cold report", cold), ("page", page), ("page after a new record", after))
         if seconds > BUDGET_S
     ]
 
 
 def main() -> int:
-    """Seed, measure both questions, print the figures; return 1 when a render is over budget."""
+    """Seed, measure both questions, print the figures; return 1 when anything is over budget."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--total", type=int, default=100_000, help="encounters over four years")
     parser.add_argument("--distinct", type=int, default=2000, help="distinct shaped payloads to vary")

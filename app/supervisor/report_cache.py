@@ -10,6 +10,7 @@ and refreshes itself.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections import OrderedDict
@@ -25,6 +26,7 @@ from app.dashboard import (
     Report,
     ReportRequest,
     build_report,
+    collector_paused,
     count_in_range,
     data_version,
     load_payloads,
@@ -82,7 +84,7 @@ class ReportCache:
         if held is not None and held[0] == stamp and not stale:
             return Outcome(held[1], fresh=True)
         if not stale and count_in_range(db, request) <= INLINE_RECORDS:
-            report = build_report(template, load_payloads(db, request), request, now)
+            report = fresh_report(db, template, request, now)
             self._store(key, stamp, report)
             return Outcome(report, fresh=True)
         self._start(key, path, template, request, ctx, now)
@@ -124,7 +126,7 @@ class ReportCache:
         try:
             refresh_payloads(db, ctx)
             stamp = (data_version(db), _hour(now))
-            self._store(key, stamp, build_report(template, load_payloads(db, request), request, now))
+            self._store(key, stamp, fresh_report(db, template, request, now))
         except Exception:
             log.exception("the dashboard report for %s could not be computed", key[1:])
         finally:
@@ -136,6 +138,21 @@ class ReportCache:
             running = list(self._running.values())
         for future in running:
             future.result(timeout=timeout)
+
+
+def fresh_report(
+    db: sqlite_utils.Database, template: Template, request: ReportRequest, now: datetime
+) -> Report:
+    """Compute a report with the collector paused, then collect the garbage it leaves at once.
+
+    The metric row tables (forms) hold the parsed payloads in reference cycles, so they
+    outlive the report until a collection: collecting here keeps that pause (seconds for
+    100,000 encounters) in the computation instead of in some later page render.
+    """
+    with collector_paused():
+        report = build_report(template, load_payloads(db, request), request, now)
+    gc.collect(0)
+    return report
 
 
 def _hour(now: datetime) -> str:
