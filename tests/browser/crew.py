@@ -16,7 +16,8 @@ AGENCY_ZONE = ZoneInfo("America/Denver")  # the [agency] timezone default the li
 def log_in(page: Any, persona: str, next_path: str = "/") -> None:
     """Log in through the login page and wait for the page it leads to."""
     who = PERSONAS[persona]
-    if "/login" not in page.url:
+    page.wait_for_load_state()
+    if "/login" not in page.url or page.locator("input[name=username]").count() == 0:
         page.goto(f"/login?next={next_path}")
     page.fill("input[name=username]", who.username)
     page.fill("input[name=password]", who.password)
