@@ -4,12 +4,13 @@ Every finalized record version is shaped once into the de-identified payload the
 receives (the same `finalize.state_payload` the outbox gets) and kept in
 `metric_records`. A trigger marks an encounter in `metric_stale` in the very transaction
 that gives it a new record version; `refresh_payloads` re-shapes those from the latest
-finalized revision. Reports run `forms.metrics.compute_metrics` (the state's own code)
-over the kept payloads (app.supervisor.report_cache keeps and schedules them).
+finalized revision. The kept payloads are held as columns in memory
+(app.held_records: a forms.metric_store.ColumnStore brought up to date before each
+report), and reports run the state's own code over them (`forms.metrics.compute_held`);
+app.supervisor.report_cache keeps and schedules the reports.
 
-A cold report stays quick: payloads are parsed with orjson and the garbage collector
-paused; the weekly series and the quality table share one walk of the base set
-(`shared_rows`), and each weekly metric is counted once with the week as its cells.
+A report stays quick: the weekly series and the quality table read the same store, and
+each weekly metric is counted once with the week as its cells.
 """
 
 from __future__ import annotations
@@ -20,27 +21,27 @@ import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from itertools import compress, repeat
-from operator import is_not, not_, or_
+from itertools import compress
 from typing import Any
 
-import orjson
 import sqlite_utils
 
 from app import template_versions
 from app.crypto import open_answers
 from app.db import write_transaction
 from app.finalize import RecordContext, state_payload
+from app.held_records import UNIT_TAG, parse_payload
 from forms.breakdown_cells import PERIOD_DATE, Split
 from forms.figures import percent
-from forms.metric_base import read_records, select_base
+from forms.frozen import thaw
 from forms.metric_kinds import KINDS
-from forms.metric_masks import leaf_fields
-from forms.metric_rows import ENCOUNTER, MetricRows
-from forms.metrics import compute_metrics, min_period_age_h, person_group
-from forms.model import Field, Metric, Template
+from forms.metric_masks import either
+from forms.metric_rows import MetricRows
+from forms.metric_store import ENCOUNTER, ColumnStore
+from forms.metrics import compute_held, min_period_age_h
+from forms.model import Field, Metric
 from forms.suppression import DEFAULT_SUPPRESS_BELOW, suppress
 
 log = logging.getLogger(__name__)
@@ -157,16 +158,7 @@ def load_payloads(db: sqlite_utils.Database, request: ReportRequest) -> list[dic
     where, params = _range_sql(request)
     rows = db.execute(f"SELECT payload FROM metric_records WHERE {where} ORDER BY encounter_date", params)
     with collector_paused():
-        return [_parsed(r[0]) for r in rows]
-
-
-def _parsed(text: str) -> dict[str, Any]:
-    """Return one kept payload parsed (orjson, three times faster; json for what orjson refuses, e.g. NaN)."""
-    try:
-        found: dict[str, Any] = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        found = json.loads(text)
-    return found
+        return [parse_payload(r[0]) for r in rows]
 
 
 @contextmanager
@@ -185,66 +177,39 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def build_report(
-    template: Template, records: list[dict[str, Any]], request: ReportRequest, now: datetime
-) -> Report:
-    """Return the metrics, the weekly series and the data-quality table for payload records."""
+def build_report(store: ColumnStore, request: ReportRequest, now: datetime) -> Report:
+    """Return the metrics, the weekly series and the data-quality table over a store's payloads."""
+    tags = {} if request.unit_id is None else {UNIT_TAG: request.unit_id}
     with collector_paused():
-        metrics = compute_metrics(
-            template,
-            records,
+        metrics = compute_held(
+            store,
             start=request.start,
             end=request.end,
             now=now,
             suppress=not request.exact,
             unit_field=request.by,
+            tags=tags,
         )
-        rows = shared_rows(template, records, request)
-        try:
-            weekly, quality = weekly_series(template, rows, request, now), field_quality(template, rows)
-        finally:
-            # rows and their masks refer to each other: free the tables now, not at a collection
-            del rows.masks
+        rows = MetricRows(store, store.base(request.start, request.end, **tags))
+        weekly, quality = weekly_series(rows, request, now), field_quality(rows)
     return {
         "computed_at": now.isoformat(timespec="seconds"),
-        "records": len(records),
+        "records": metrics["period"]["encounters"],
         "metrics": metrics,
         "weekly": weekly,
         "quality": quality,
     }
 
 
-def shared_rows(template: Template, records: list[dict[str, Any]], request: ReportRequest) -> MetricRows:
-    """Return the base set as rows, walked once for every field the weekly series and quality table read."""
-    group = person_group(template)
-    names = {PERIOD_DATE, *([group] if group else [])}
-    for metric in template.metrics:
-        if metric.id in WEEKLY_METRICS:
-            for key in ("filter", "numerator", "denominator"):
-                names |= leaf_fields(metric.spec.get(key), template.filters)
-            names |= {str(metric.spec[k]) for k in ("distinct", "sum", "value") if k in metric.spec}
-    for f in template.fields.values():
-        if f.usage in QUALITY_LEVELS:
-            names |= {
-                f.generalize.output if f.generalize else f.id,
-                *leaf_fields(f.relevant, template.filters),
-            }
-    on_rows = {n for n, g in template.row_groups.items() if g == group}
-    walked, _ = read_records(records, names - on_rows | ({group} if group else set()))
-    chosen, _ = select_base(walked, request.start, request.end)
-    return MetricRows(template, chosen, group, names)
-
-
-def weekly_series(
-    template: Template, rows: MetricRows, request: ReportRequest, now: datetime
-) -> list[dict[str, Any]]:
+def weekly_series(rows: MetricRows, request: ReportRequest, now: datetime) -> list[dict[str, Any]]:
     """Return, per ISO week of the range, the template's volume and response-time figures.
 
     Each metric is counted once over the whole range with the week as breakdown cell
     (forms.metric_kinds, the code compute_metrics runs), then every week is suppressed on
     its own as a separate report of that week would be. Metrics with a waiting period or
-    of the completeness kind fall back to one compute_metrics per week.
+    of the completeness kind fall back to one computation per week.
     """
+    template = rows.template
     chosen = [m for m in template.metrics if m.id in WEEKLY_METRICS]
     if not chosen:
         return []
@@ -253,7 +218,7 @@ def weekly_series(
     series: dict[date, dict[str, Any]] = {w: {"week": w.isoformat()} for w in weeks[ENCOUNTER].universe if w}
     for metric in chosen:
         if metric.kind not in KINDS or min_period_age_h(template, metric) is not None:
-            _weekly_one_by_one(template, metric, rows, series, request, now)
+            _weekly_one_by_one(rows.store, metric, series, request, now)
             continue
         unit = ENCOUNTER if metric.unit == ENCOUNTER else "person"
         cells = KINDS[metric.kind](rows, unit, metric).by_cells(weeks[unit])
@@ -269,12 +234,14 @@ def weekly_series(
 
 def _week_split(rows: MetricRows, request: ReportRequest) -> dict[str, Split]:
     """Return, per unit, the Monday of each row's encounter date (None when dated by month only)."""
+    dates = rows.column(ENCOUNTER, PERIOD_DATE)
     mondays: dict[Any, date | None] = {}
-    for day in set(rows.column(ENCOUNTER, PERIOD_DATE)):
+    for day in set(dates):
         mondays[day] = _monday(date.fromisoformat(day)) if isinstance(day, str) else None
-    values = list(map(mondays.__getitem__, rows.column(ENCOUNTER, PERIOD_DATE)))
-    universe: list[date | None] = [*sorted({*_mondays(request.start, request.end), *filter(None, values)})]
-    universe += [None] if None in mondays.values() else []
+    values = list(map(mondays.__getitem__, dates))
+    found = set(compress(values, rows.base[ENCOUNTER]))
+    universe: list[date | None] = [*sorted({*_mondays(request.start, request.end), *filter(None, found)})]
+    universe += [None] if None in found else []
     split = {ENCOUNTER: Split(values, False, universe)}
     if rows.group is not None:
         split["person"] = Split(rows.expand(values), False, universe)
@@ -282,56 +249,58 @@ def _week_split(rows: MetricRows, request: ReportRequest) -> dict[str, Split]:
 
 
 def _weekly_one_by_one(
-    template: Template,
+    store: ColumnStore,
     metric: Metric,
-    rows: MetricRows,
     series: dict[date, dict[str, Any]],
     request: ReportRequest,
     now: datetime,
 ) -> None:
-    """Add one metric to every week by computing it over that week's encounters alone."""
-    small = replace(template, metrics=(metric,))
-    by_week: dict[date, list[Mapping[str, Any]]] = {w: [] for w in series}
-    for record, day in zip(rows.encounters, rows.column(ENCOUNTER, PERIOD_DATE), strict=True):
-        if isinstance(day, str):
-            by_week[_monday(date.fromisoformat(day))].append(record)
-    for monday, records in by_week.items():
-        series[monday][metric.id] = compute_metrics(small, records, now=now, suppress=not request.exact)[
-            "metrics"
-        ][metric.id]
+    """Add one metric to every week by computing it over that week alone."""
+    tags = {} if request.unit_id is None else {UNIT_TAG: request.unit_id}
+    for monday, week in series.items():
+        result = compute_held(
+            store, start=monday, end=monday + timedelta(days=6), now=now, suppress=not request.exact,
+            tags=tags, metric_ids=(metric.id,),
+        )  # fmt: skip
+        week[metric.id] = result["metrics"][metric.id]
 
 
-def field_quality(template: Template, rows: MetricRows) -> list[dict[str, Any]]:
+def field_quality(rows: MetricRows) -> list[dict[str, Any]]:
     """Return per M, R and Rec field seen in payloads: rows in scope, NOT values, blank recommended ones.
 
-    A row is in scope when the field is relevant there or holds an answer anyway. Counting
-    uses C-level helpers (list.count, compress, map) so a year of a large program stays quick.
+    A row is in scope when the field is relevant there or holds an answer anyway. Each
+    field is counted once per distinct value over the base rows (`MetricRows.tally`), so a
+    year of a large program stays quick.
     """
     found = []
-    for f in template.fields.values():
+    for f in rows.template.fields.values():
         if f.usage not in QUALITY_LEVELS or f.to_state not in ("send", "generalize"):
             continue
         unit = ENCOUNTER if f.group is None else "person"
-        column = rows.column(unit, f.generalize.output if f.generalize else f.id)
-        absent = column.count(None)
-        if not f.core and absent == len(column):
+        output = f.generalize.output if f.generalize else f.id
+        tally = rows.tally(unit, output)
+        size = rows.count(unit)
+        absent = tally.get(None, 0)
+        if not f.core and absent == size:
             continue  # an extended field this program does not collect
-        scope = len(column)
+        scope = size
         if f.relevant:
-            scope = sum(map(or_, rows.mask(unit, f.relevant), map(is_not, column, repeat(None))))
-        found.append(_quality_row(f, column, scope, absent - (len(column) - scope)))
+            relevant_or_held = either(rows.mask(unit, f.relevant), rows.present(unit, output))
+            scope = rows.within(unit, relevant_or_held).count(1)
+        found.append(_quality_row(f, tally, scope, absent - (size - scope)))
     return found
 
 
-def _quality_row(f: Field, column: list[Any], scope: int, absent: int) -> dict[str, Any]:
-    """Return one field's data-quality figures from its payload column."""
-    answers = list(compress(column, map(isinstance, column, repeat(dict))))
-    bare = compress(answers, map(not_, map(dict.__contains__, answers, repeat("value"))))
-    codes = Counter(map(dict.get, bare, repeat("nv"), repeat(_NO_CODE)))  # C-level: a year is 1.3M cells
-    codes.pop(_NO_CODE, None)
+def _quality_row(f: Field, tally: Mapping[Any, int], scope: int, absent: int) -> dict[str, Any]:
+    """Return one field's data-quality figures from how many rows hold each (frozen) value."""
+    codes: Counter[str] = Counter()
+    for value, count in tally.items():
+        answer = thaw(value)
+        if isinstance(answer, dict) and "value" not in answer and "nv" in answer:
+            codes[answer["nv"]] += count
     nots = sum(codes.values())
     recommended = f.usage == "Rec"
-    missing = absent + column.count("") + column.count([]) if recommended else 0
+    missing = absent + tally.get("", 0) + tally.get((), 0) if recommended else 0
     return {
         "field": f.id,
         "label": f.label,

@@ -74,7 +74,8 @@ class Split:
 
 
 def split(rows: MetricRows, unit: str, dim: str) -> Split:
-    """Return the cells of a dimension for the rows of a unit."""
+    """Return the cells of a dimension for the rows of a unit (its universe: the cells of base rows)."""
+    base = rows.base["encounter" if unit == "encounter" else "person"]
     if dim == MONTH:
         months = _Months()
         values = list(map(months.__getitem__, rows.column("encounter", PERIOD_DATE)))
@@ -82,18 +83,18 @@ def split(rows: MetricRows, unit: str, dim: str) -> Split:
             months_only = rows.column("encounter", PERIOD_MONTH)
             values = [v or _month(m) for v, m in zip(values, months_only, strict=True)]
         values = values if unit == "encounter" else rows.expand(values)
-        return Split(values, False, ordered(set(values)))
+        return Split(values, False, ordered(set(compress(values, base))))
     if dim in rows.template.filters:
         held = list(map(bool, rows.mask(unit, {"use": dim})))
-        return Split(held, False, ordered(set(held)))
+        return Split(held, False, ordered(set(compress(held, base))))
     column = rows.column(unit, dim)
     if set(map(type, column)) <= _PLAIN:
-        return Split(column, False, ordered(set(column)))
+        return Split(column, False, ordered(set(compress(column, base))))
     cells = [(v,) if type(v) in _PLAIN else cells_of(v) for v in column]
     if all(len(c) == 1 for c in cells):
         single = [c[0] for c in cells]
-        return Split(single, False, ordered(set(single)))
-    return Split(cells, True, ordered(set(chain.from_iterable(cells))))
+        return Split(single, False, ordered(set(compress(single, base))))
+    return Split(cells, True, ordered(set(chain.from_iterable(compress(cells, base)))))
 
 
 def cells_of(value: Any) -> tuple[Any, ...]:

@@ -15,13 +15,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from itertools import compress, repeat
-from operator import add, and_, ne, or_
+from operator import add, eq
 from typing import Any
 
 from forms.breakdown_cells import ordered
 from forms.figures import rate_figures
-from forms.metric_masks import Mask, both, negate
-from forms.metric_rows import ENCOUNTER, MetricRows
+from forms.frozen import freeze
+from forms.metric_masks import Mask, both, either, negate
+from forms.metric_rows import MetricRows
+from forms.metric_store import ENCOUNTER
 from forms.model import Field, Template
 
 AGENCY_FIELD = "agency_id"
@@ -55,14 +57,14 @@ def measured_fields(template: Template) -> list[Measured]:
 class Completeness:
     """Per-field completeness over the base set, and its sum over all fields.
 
-    Whether a record holds a field comes from MetricRows' key signatures; values are
-    read only for R fields, the only ones that may hold `not_recorded` (an M field of a
-    finalized record holds a real value). Totals use list counts, breakdowns row masks.
+    A record holds a field when its value is there (not None); values are compared only
+    for R fields, the only ones that may hold `not_recorded` (an M field of a finalized
+    record holds a real value). Totals use list counts, breakdowns row masks.
     """
 
     def __init__(self, rows: MetricRows, template: Template) -> None:
         self.rows = rows
-        self.enabled: dict[str, Mask | list[bool] | bool] = {}
+        self.enabled: dict[str, Mask | bool] = {}
         for item in measured_fields(template):
             enabled = self._enabled(item)
             if enabled is not None:
@@ -70,43 +72,50 @@ class Completeness:
         self.measured = [m for m in measured_fields(template) if m.field.id in self.enabled]
         self._totals: dict[str, tuple[list[int], list[int]]] = {}
 
-    def _enabled(self, item: Measured) -> Mask | list[bool] | bool | None:
+    def _enabled(self, item: Measured) -> Mask | bool | None:
         """Return True (enabled for every row), a per-row mask, or None (enabled nowhere)."""
         if item.field.core:
             return True
-        if not self.rows.holding_count(item.unit, item.output):
+        holding = self.rows.holding(item.unit, item.output)
+        if not holding.count(1):
             return None
         agencies = self.rows.column(item.unit, AGENCY_FIELD)
-        if len(set(agencies)) == 1:
+        if len(set(self.rows.values(item.unit, AGENCY_FIELD))) == 1:
             return True
-        holding = self.rows.holding(item.unit, item.output)
         carrying = set(compress(agencies, holding))
-        return [a in carrying for a in agencies]
+        return bytes(map(carrying.__contains__, agencies))
 
-    def _scope(self, item: Measured) -> Mask | list[bool] | None:
-        """Return per row whether an absent output counts as missing (None: on every row)."""
+    def _scope(self, item: Measured) -> Mask:
+        """Return the base rows where an absent output counts as missing."""
         enabled = self.enabled[item.field.id]
-        relevant = self.rows.mask(item.unit, item.field.relevant) if item.field.relevant else None
-        if isinstance(enabled, list):
-            return enabled if relevant is None else both(relevant, enabled)
-        return relevant
+        scope = self.rows.mask(item.unit, item.field.relevant) if item.field.relevant else None
+        if not isinstance(enabled, bool):
+            scope = enabled if scope is None else both(scope, enabled)
+        return self.rows.within(item.unit, b"\x01" * self.rows.size(item.unit) if scope is None else scope)
 
     def _counts(self, item: Measured) -> tuple[int, int]:
         """Return (complete, counted) for one field."""
-        size = self.rows.size(item.unit)
-        present = self.rows.holding_count(item.unit, item.output)
-        scope = self._scope(item)
-        if scope is None:
-            counted = size
-        else:
-            counted = present + both(scope, negate(self.rows.holding(item.unit, item.output))).count(1)
+        holding = self.rows.holding(item.unit, item.output)
+        present = holding.count(1)
+        counted = present + both(self._scope(item), negate(holding)).count(1)
         return present - self._incomplete(item), counted
 
     def _incomplete(self, item: Measured) -> int:
-        """Return how many rows hold the field as `not_recorded` (blanks become that at finalize)."""
+        """Return how many base rows hold the field as `not_recorded` (blanks become that at finalize)."""
         if item.field.usage != "R":
             return 0
-        return self.rows.column(item.unit, item.output).count(NOT_RECORDED)
+        return self._not_recorded(item.unit, item.output).count(1)
+
+    def _not_recorded(self, unit: str, output: str) -> Mask:
+        """Return the base rows holding `not_recorded`."""
+        coded = self.rows.codes(unit, output, number=False)
+        if coded is None:
+            column = self.rows.column(unit, output)
+            found = bytes(map(eq, column, repeat(NOT_RECORDED)))
+        else:
+            marker = freeze(NOT_RECORDED)
+            found = coded.rows_where(bytes(v == marker for v in coded.distinct))
+        return self.rows.within(unit, found)
 
     def fields(self) -> list[Figures]:
         """Return the figures of every measured field that is enabled somewhere."""
@@ -129,12 +138,10 @@ class Completeness:
             size = self.rows.size(unit)
             complete, counted = [0] * size, [0] * size
             for item in (m for m in self.measured if m.unit == unit):
-                holding: Mask | list[bool] = self.rows.holding(unit, item.output)
-                scope = self._scope(item)
-                counted = list(map(add, counted, holding if scope is None else map(or_, holding, scope)))
+                holding = self.rows.holding(unit, item.output)
+                counted = list(map(add, counted, either(holding, self._scope(item))))
                 if item.field.usage == "R":
-                    column = self.rows.column(unit, item.output)
-                    holding = list(map(and_, holding, map(ne, column, repeat(NOT_RECORDED))))
+                    holding = both(holding, negate(self._not_recorded(unit, item.output)))
                 complete = list(map(add, complete, holding))
             self._totals[unit] = (complete, counted)
         return self._totals[unit]

@@ -5,13 +5,14 @@ filters are expanded. Each leaf `{field, op, value}` is compiled with
 forms.conditions.compile_condition (so its semantics are exactly the ones the form
 uses) and evaluated once per distinct value of its field; every other row is a
 dictionary hit. A leaf on an encounter field is evaluated on encounters and copied to
-their person rows. Masks are cached by the condition's canonical JSON.
+their person rows; at encounter level, a leaf on a person field holds when it holds in
+some person row. Masks are cached by the condition's canonical JSON.
 
 A mask is a `bytes` with one byte (0 or 1) per row: it counts with `bytes.count(1)`,
 selects with itertools.compress, and combines through big integers (`both`, `either`,
 `negate`), which is C speed over a whole column. A field with at most 256 distinct values
-is numbered once into a code per row (`bytes`), and a leaf over it is a single
-`bytes.translate` of the leaf's per-code results.
+is numbered by the store (forms/metric_store.py) into a code per row, and a leaf over it
+is a single `bytes.translate` of the leaf's per-code results.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from functools import reduce
+from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 from forms.conditions import compile_condition
@@ -66,14 +68,6 @@ class _LeafMemo(dict[Any, bool]):
         return held
 
 
-class _Numbering(dict[Any, int]):
-    """Number each distinct value on first sight."""
-
-    def __missing__(self, key: Any) -> int:
-        self[key] = number = len(self)
-        return number
-
-
 def as_mask(flags: Any) -> Mask:
     """Return per-row truth values (bools, 0/1 ints or a mask) as a mask."""
     return flags if type(flags) is bytes else bytes(map(bool, flags))
@@ -116,14 +110,13 @@ def leaf_fields(cond: Any, filters: Mapping[str, Condition], seen: frozenset[str
 
 
 class Masks:
-    """Per-unit boolean masks of conditions over a MetricRows table."""
+    """Per-unit boolean masks of conditions over every row of a store (kept in its memo)."""
 
     def __init__(self, rows: MetricRows) -> None:
         self.rows = rows
         self.template = rows.template
-        self._cache: dict[tuple[str, str], Mask] = {}
-        self._codes: dict[tuple[str, str], tuple[bytes, list[Any]] | None] = {}
-        self.keys: dict[tuple[str, str], list[Any]] = {}  # distinct-count keys (forms/metric_kinds.py)
+        self._cache: dict[tuple[str, str], Mask] = rows.memo(("masks",), dict)
+        self.keys: dict[tuple[str, str], list[Any]] = rows.memo(("keys",), dict)  # forms/metric_kinds.py
 
     def mask(self, unit: str, cond: Condition | None) -> Mask:
         """Return, per row of the unit, whether the condition holds (all set without one)."""
@@ -151,16 +144,19 @@ class Masks:
     def _leaf(self, unit: str, cond: Condition) -> Mask:
         """Return a leaf's mask, evaluating it once per distinct value of its field."""
         template, rows = self.template, self.rows
-        test = compile_condition(cond, template, filters=template.filters, params=template.parameters)
         name = str(cond.get("field"))
-        in_row = name in rows.person_names
-        if unit == ENCOUNTER and in_row:
-            return bytes(test(e, None) for e in rows.encounters)  # holds in some person row
+        if unit == ENCOUNTER and name in rows.person_names:
+            return self._in_some_row(cond)
+        test = compile_condition(cond, template, filters=template.filters, params=template.parameters)
         memo = _LeafMemo(test, name, unit != ENCOUNTER, rows.thaw)
         try:
-            coded = self.codes(unit, name)
+            coded = self.rows.codes(unit, name)
             if coded is not None:
-                return coded[0].translate(bytes(map(memo.__getitem__, coded[1])).ljust(256, b"\x00"))
+                distinct = coded.distinct
+                shapes = cond.get("op") in SHAPE_OPS and len(distinct) > MANY_VALUES  # e.g. a person key
+                return coded.rows_where(
+                    bytes(map(memo.__getitem__, _shapes(distinct) if shapes else distinct))
+                )
             frozen = rows.frozen(unit, name)
             if cond.get("op") in SHAPE_OPS and len(set(frozen)) > MANY_VALUES:  # e.g. a person key
                 return bytes(map(memo.__getitem__, _shapes(frozen)))
@@ -168,21 +164,9 @@ class Masks:
         except TypeError:  # a list holding lists or objects
             return bytes(map(memo.__getitem__, frozen_in_full(rows.column(unit, name))))
 
-    def codes(self, unit: str, name: str) -> tuple[bytes, list[Any]] | None:
-        """Return a field's code per row and its distinct values by code (None: over 256 values)."""
-        key = (unit, name)
-        if key not in self._codes:
-            self._codes[key] = self._numbered(unit, name)
-        return self._codes[key]
-
-    def _numbered(self, unit: str, name: str) -> tuple[bytes, list[Any]] | None:
-        rows = self.rows
-        if unit != ENCOUNTER and name not in rows.person_names and name in rows.encounter_names:
-            coded = self.codes(ENCOUNTER, name)  # an encounter field: copy codes to person rows
-            return None if coded is None else (bytes(map(coded[0].__getitem__, rows.owner)), coded[1])
-        numbering = _Numbering()
-        try:
-            codes = bytes(map(numbering.__getitem__, rows.frozen(unit, name)))
-        except ValueError:  # more than 256 distinct values
-            return None
-        return codes, list(numbering)
+    def _in_some_row(self, cond: Condition) -> Mask:
+        """Return, per encounter, whether a leaf on a person field holds in some person row."""
+        found = bytearray(self.rows.size(ENCOUNTER))
+        for index in compress(self.rows.owner, self.mask("person", cond)):
+            found[index] = 1
+        return bytes(found)

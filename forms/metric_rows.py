@@ -1,122 +1,163 @@
-"""The base set as metrics read it: encounter rows and person rows, as columns.
+"""The rows of one report as metrics read them: a store's rows and the base mask of the report.
 
 Metrics read two kinds of rows: encounters, and person rows (one per person, reading
-its encounter's values too). Each kind is walked once (forms/metric_read.py): its key
-signatures and every field the metrics need come out as columns; a person row's
-encounter values are copied by index. A field nobody asked for is read on demand.
-Conditions become masks in forms/metric_masks.py, breakdown cells in
+its encounter's values too). Both are every row of a ColumnStore (forms/metric_store.py);
+which of them the report counts is its base mask per unit (`base`): the kinds restrict
+every mask to it (`within`), and breakdown cells are the values found in base rows.
+Columns, codes and condition masks do not depend on the report, so they are kept in the
+store's memo (cleared whenever records arrive) and the next report over other dates
+only counts. Conditions become masks in forms/metric_masks.py, breakdown cells in
 forms/breakdown_cells.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import chain, repeat
-from typing import Any
+from collections import Counter
+from collections.abc import Callable, Sequence
+from itertools import compress
+from typing import Any, TypeVar
 
 from forms.breakdown_cells import Split, split
 from forms.frozen import frozen_column, thaw
-from forms.metric_masks import Mask, Masks
-from forms.metric_read import Walked, walk
-from forms.model import Condition, Template
+from forms.metric_masks import Mask, Masks, both
+from forms.metric_store import ENCOUNTER, PERSON, Coded, Column, ColumnStore, picker, present
+from forms.model import Condition
 
-ENCOUNTER = "encounter"
-
-Row = Mapping[str, Any]
+T = TypeVar("T")
 
 
 class MetricError(ValueError):
     """A metric cannot be computed as defined (unknown unit, field or breakdown)."""
 
 
-class MetricRows:
-    """The base set as encounter rows and person rows, with cached columns, masks and cells."""
+def _unit(unit: str) -> str:
+    return ENCOUNTER if unit == ENCOUNTER else PERSON
 
-    def __init__(
-        self,
-        template: Template,
-        encounters: Walked | Sequence[Row],
-        group: str | None,
-        person_fields: Iterable[str] = (),
-    ) -> None:
-        """Lay out walked encounters (or plain encounter payloads, read on demand) and their person rows."""
-        if not isinstance(encounters, Walked):
-            encounters = walk([e for e in encounters if isinstance(e, Mapping)], [group] if group else [])
-        self.template = template
-        self.walked = {ENCOUNTER: encounters}
-        self.encounters = encounters.rows
-        self.group = group
-        self.person_names = {n for n, g in template.row_groups.items() if g == group}
-        self.encounter_names = encounter_names(template)
-        groups: list[Any] = self.column(ENCOUNTER, group) if group else [None] * len(self.encounters)
-        lists: list[list[Any]] = (
-            groups if set(map(type, groups)) <= {list} else [r if isinstance(r, list) else [] for r in groups]
-        )
-        persons: list[Row] = list(chain.from_iterable(lists))
-        self.owner: list[int] = list(chain.from_iterable(map(repeat, range(len(lists)), map(len, lists))))
-        if not set(map(type, persons)) <= {dict}:  # drop rows that are not objects
-            persons, self.owner = _rows_with_owner(lists)
-        self.walked["person"] = walk(persons, set(person_fields) & self.person_names)
-        self.persons = persons
-        self._columns: dict[tuple[str, str], list[Any]] = {}
-        self._frozen: dict[tuple[str, str, str], list[Any]] = {}
+
+class MetricRows:
+    """A store's rows with one report's base mask, and cached columns, masks and cells."""
+
+    def __init__(self, store: ColumnStore, base: bytes) -> None:
+        """Count the encounter rows marked in `base` and the live person rows of those encounters."""
+        self.store = store
+        self.template = store.template
+        self.group = store.group
+        self.person_names = store.person_names
+        self.owner = store.owner
+        self.base = {ENCOUNTER: base, PERSON: store.person_base(base)}
         self.masks = Masks(self)
         self._cells: dict[tuple[str, str], Split] = {}
 
     def size(self, unit: str) -> int:
-        """Return the number of rows of a unit."""
-        return len(self.encounters) if unit == ENCOUNTER else len(self.persons)
+        """Return the number of rows of a unit in the store (the length of every mask)."""
+        return len(self.base[_unit(unit)])
 
-    def rows(self, unit: str) -> list[Row]:
-        """Return the rows of a unit."""
-        return self.encounters if unit == ENCOUNTER else self.persons
+    def count(self, unit: str) -> int:
+        """Return the number of base rows of a unit: the rows the report counts."""
+        return self.base[_unit(unit)].count(1)
+
+    def within(self, unit: str, mask: Any) -> Mask:
+        """Return the base rows of a unit that are also marked in `mask`."""
+        return both(mask, self.base[_unit(unit)])
+
+    def memo(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+        """Return a value kept in the store's memo until records arrive, making it on first use."""
+        found = self.store.memo.get(key)
+        if found is None:
+            found = self.store.memo[key] = make()
+        return found
+
+    def _held(self, unit: str, name: str) -> tuple[str, Column] | None:
+        """Return where a unit's rows read a field (their own table, else the encounter's) and its column."""
+        for level in dict.fromkeys((unit, ENCOUNTER)):
+            column = self.store.tables[level].columns.get(name)
+            if column is not None:
+                return level, column
+        return None
 
     def column(self, unit: str, name: str) -> list[Any]:
-        """Return each row's stored value of a field (a person row reads its encounter too)."""
-        walked = self.walked[unit].columns.get(name)
-        if walked is not None:
-            return walked
-        key = (unit, name)
-        if key not in self._columns:
-            self._columns[key] = self._column(unit, name)
-        return self._columns[key]
+        """Return each row's stored value of a field (a person row reads its encounter's too)."""
+        unit = _unit(unit)
+        return self.memo(("column", unit, name), lambda: self._column(unit, name))
 
     def _column(self, unit: str, name: str) -> list[Any]:
-        if unit == ENCOUNTER:
-            return read_field(self.encounters, name)
-        if name in self.person_names:
-            return read_field(self.persons, name)
-        if name in self.encounter_names:
-            return self.expand(self.column(ENCOUNTER, name))
-        return [p[name] if name in p else self.encounters[i].get(name) for p, i in self._pairs()]
+        held = self._held(unit, name)
+        if held is None:
+            return [None] * self.size(unit)
+        level, column = held
+        return column.values if level == unit else self.expand(column.values)
 
-    def _pairs(self) -> Iterator[tuple[Row, int]]:
-        return zip(self.persons, self.owner, strict=True)
+    def codes(self, unit: str, name: str, *, number: bool = True) -> Coded | None:
+        """Return a field numbered (its code per row, distinct values by code), or None when it is not.
+
+        With `number=False` a field not numbered yet is left so (None): for one pass over
+        the values, numbering first would cost more than it saves.
+        """
+        unit = _unit(unit)
+        held = self._held(unit, name)
+        if not number and (held is None or not held[1].numbered):
+            return None
+        return self.memo(("codes", unit, name), lambda: self._codes(unit, name)) or None
+
+    def _codes(self, unit: str, name: str) -> Coded | tuple[()]:
+        held = self._held(unit, name)
+        codes = None if held is None else held[1].number()
+        if held is None or codes is None:
+            return ()
+        level, column = held
+        coded = Coded(codes, column.distinct)
+        return coded if level == unit else coded.spread(self.to_persons())
+
+    def to_persons(self) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+        """Return a function giving, for a per-encounter sequence, each person row's item."""
+        return self.memo(("to_persons",), lambda: picker(self.owner))
 
     def expand(self, per_encounter: list[Any]) -> list[Any]:
         """Return an encounter-level list repeated for each of the encounter's person rows."""
-        return list(map(per_encounter.__getitem__, self.owner))
+        return list(self.to_persons()(per_encounter))
 
     def frozen(self, unit: str, name: str) -> list[Any]:
         """Return a column with hashable values (lists and objects frozen), cached."""
-        key = (unit, "\0frozen", name)
-        if key not in self._frozen:
-            self._frozen[key] = frozen_column(self.column(unit, name))
-        return self._frozen[key]
+        unit = _unit(unit)
+        return self.memo(("frozen", unit, name), lambda: frozen_column(self.column(unit, name)))
 
     thaw = staticmethod(thaw)
 
     def mask(self, unit: str, cond: Condition | None) -> Mask:
-        """Return, per row of the unit, whether the condition holds (all True without one)."""
+        """Return, per row of the unit, whether the condition holds (all set without one)."""
         return self.masks.mask(unit, cond)
 
+    def present(self, unit: str, name: str) -> Mask:
+        """Return, per row, whether the row holds the field at all (base or not)."""
+        unit = _unit(unit)
+        return self.memo(("present", unit, name), lambda: self._present(unit, name))
+
+    def _present(self, unit: str, name: str) -> Mask:
+        coded = self.codes(unit, name, number=False)
+        if coded is None:
+            return present(self.column(unit, name))
+        return coded.rows_where(bytes(v is not None for v in coded.distinct))
+
     def holding(self, unit: str, name: str) -> Mask:
-        """Return, per row, whether the row holds the field id at all (from key signatures)."""
-        return self.walked[unit].holding(name)
+        """Return, per row, whether it is a base row holding the field."""
+        return self.within(unit, self.present(unit, name))
 
     def holding_count(self, unit: str, name: str) -> int:
-        """Return how many rows hold the field id."""
-        return self.walked[unit].holding_count(name)
+        """Return how many base rows hold the field."""
+        return self.holding(unit, name).count(1)
+
+    def tally(self, unit: str, name: str) -> dict[Any, int]:
+        """Return how many base rows hold each distinct value of a field (frozen: lists as tuples)."""
+        base = self.base[_unit(unit)]
+        coded = self.codes(unit, name)
+        if coded is None:
+            return dict(Counter(compress(self.frozen(unit, name), base)))
+        counts = Counter(compress(coded.codes, base))
+        return {coded.distinct[code]: count for code, count in counts.items()}
+
+    def values(self, unit: str, name: str) -> list[Any]:
+        """Return the values of the base rows only."""
+        return list(compress(self.column(unit, name), self.base[_unit(unit)]))
 
     def split(self, unit: str, dim: str) -> Split:
         """Return the breakdown cells of a dimension for the rows of a unit (cached)."""
@@ -124,37 +165,3 @@ class MetricRows:
         if key not in self._cells:
             self._cells[key] = split(self, unit, dim)
         return self._cells[key]
-
-    def cells(self, unit: str, dim: str) -> list[tuple[Any, ...]]:
-        """Return, per row of a unit, the tuple of breakdown cells it counts under."""
-        found = self.split(unit, dim)
-        return list(found.values) if found.multi else list(zip(found.values))
-
-
-def encounter_names(template: Template) -> set[str]:
-    """Return the payload names read from the encounter: its fields, their outputs, derived values."""
-    names = {d.id for d in template.derived if d.level == ENCOUNTER}
-    for f in template.fields.values():
-        if f.group is None:
-            names.add(f.id)
-            if f.generalize is not None:
-                names.add(f.generalize.output)
-    return names
-
-
-def read_field(rows: Sequence[Row], name: str) -> list[Any]:
-    """Return one field of every row (C-level iteration for plain dicts)."""
-    if set(map(type, rows)) <= {dict}:
-        return list(map(dict.get, rows, repeat(name)))  # type: ignore[arg-type]
-    return [r.get(name) for r in rows]
-
-
-def _rows_with_owner(lists: list[list[Any]]) -> tuple[list[Row], list[int]]:
-    persons: list[Row] = []
-    owner: list[int] = []
-    for index, rows in enumerate(lists):
-        for row in rows:
-            if isinstance(row, Mapping):
-                persons.append(row)
-                owner.append(index)
-    return persons, owner

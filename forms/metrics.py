@@ -42,12 +42,13 @@ is `"pending": true`, its figures left out and `"available_after"` set, when the
 ended less than that long before `now`; otherwise `"pending": false`. Without a period
 end, it covers the encounters up to the last day that ended that long ago (`"through"`).
 
-How it stays fast (100,000 encounters): each record and each person row is walked once
-for every field any metric needs (forms/metric_read.py); conditions are compiled once
-with forms.conditions.compile_condition and each leaf runs once per distinct value of
-its field (forms/metric_masks.py); counting uses C-level list operations. Pieces:
-metric_base (base set), metric_rows (columns), metric_kinds (count, rate, duration),
-completeness, breakdown_cells, suppression, figures.
+How it stays fast (100,000 encounters): records are laid out as columns once
+(forms/metric_store.py: a program's dashboard keeps its store between reports and adds
+what changed; `compute_metrics` builds one for its records); conditions are compiled
+once with forms.conditions.compile_condition and each leaf runs once per distinct value
+of its field (forms/metric_masks.py); counting uses C-level list and bytes operations.
+Pieces: metric_store (columns), metric_base (base set), metric_rows (a report's rows),
+metric_kinds (count, rate, duration), completeness, breakdown_cells, suppression, figures.
 """
 
 from __future__ import annotations
@@ -59,16 +60,17 @@ from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from forms.breakdown_cells import PERIOD_DATE, PERIOD_MONTH
+from forms.breakdown_cells import MONTH, PERIOD_DATE, PERIOD_MONTH
 from forms.completeness import Completeness, measured_fields
-from forms.metric_base import Window, base_set, read_records, select_base
+from forms.metric_base import Window
 from forms.metric_kinds import KINDS
 from forms.metric_masks import leaf_fields
 from forms.metric_rows import MetricError, MetricRows
+from forms.metric_store import ColumnStore, person_group
 from forms.model import Metric, Template
 from forms.suppression import DEFAULT_SUPPRESS_BELOW, suppress, suppress_cells
 
-__all__ = ["MetricError", "base_set", "compute_metrics"]
+__all__ = ["ColumnStore", "MetricError", "compute_held", "compute_metrics", "person_group"]
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,32 @@ def compute_metrics(
 ) -> dict[str, Any]:
     """Return every metric of the template over payload records (see the module docstring)."""
     with _collector_paused():
-        return _compute(template, records, start, end, now, suppress, breakdowns, unit_field)
+        dated = breakdowns or (end is None and any(min_period_age_h(template, m) for m in template.metrics))
+        store = ColumnStore(template, needed_fields(template, breakdowns, unit_field, dated))
+        store.add(records)
+        return _compute(store, store.base(start, end), start, end, now, suppress, breakdowns, unit_field)
+
+
+def compute_held(
+    store: ColumnStore,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    now: datetime | None = None,
+    suppress: bool = True,
+    breakdowns: bool = False,
+    unit_field: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    metric_ids: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """Return the metrics (all, or those named) over the records a store holds, in a period, with tags."""
+    missing = needed_fields(store.template, breakdowns, unit_field, True) - store.names
+    if missing:
+        raise MetricError(f"the store does not hold the fields {', '.join(sorted(missing))}")
+    with _collector_paused():
+        base = store.base(start, end, **(tags or {}))
+        only = None if metric_ids is None else set(metric_ids)
+        return _compute(store, base, start, end, now, suppress, breakdowns, unit_field, only)
 
 
 @contextmanager
@@ -111,33 +138,31 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _compute(
-    template: Template,
-    records: Iterable[Mapping[str, Any]],
+    store: ColumnStore,
+    base: bytes,
     start: date | None,
     end: date | None,
     now: datetime | None,
     suppress: bool,
     breakdowns: bool,
     unit_field: str | None,
+    only: set[str] | None = None,
 ) -> dict[str, Any]:
+    template = store.template
     moment = now or datetime.now()
     below = int(template.parameters.get("suppress_below", DEFAULT_SUPPRESS_BELOW))
-    group = person_group(template)
-    dated = breakdowns or (end is None and any(min_period_age_h(template, m) for m in template.metrics))
-    names = needed_fields(template, breakdowns, unit_field, dated)
-    on_rows = {n for n, g in template.row_groups.items() if g == group}
-    walked, odd = read_records(records, {*(names - on_rows), *([group] if group else [])})
-    chosen, skipped = select_base(walked, start, end)
-    rows = MetricRows(template, chosen, group, names)
+    rows = MetricRows(store, base)
     period = {
         "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
-        "now": moment.isoformat(), "records": len(walked.rows) + odd, "skipped_records": odd + skipped,
-        "encounters": rows.size("encounter"), "persons": rows.size("person"),
+        "now": moment.isoformat(), "records": store.records, "skipped_records": store.unreadable,
+        "encounters": rows.count("encounter"), "persons": rows.count("person"),
         "suppress_below": below, "suppressed": suppress,
     }  # fmt: skip
     context = _Context(template, rows, below if suppress else None, breakdowns, unit_field)
     results = {}
     for metric in template.metrics:
+        if only is not None and metric.id not in only:
+            continue
         last_usable = _last_usable_day(template, metric, moment)
         if last_usable is None:
             results[metric.id] = context.compute(metric)
@@ -146,14 +171,6 @@ def _compute(
         else:
             results[metric.id] = _waiting(context, metric, end, last_usable)
     return {"period": period, "metrics": results}
-
-
-def person_group(template: Template) -> str | None:
-    """Return the repeat group whose rows are the `person` unit."""
-    for name in ("person", "persons"):
-        if name in template.groups:
-            return name
-    return next(iter(template.groups), None)
 
 
 class _Context:
@@ -233,10 +250,13 @@ def needed_fields(template: Template, breakdowns: bool, unit_field: str | None, 
             wanted |= leaf_fields(spec.get(key), filters)
         wanted |= {str(spec[k]) for k in ("distinct", "sum", "value") if k in spec}
         for dim in dimensions(template, metric, breakdowns, unit_field):
-            wanted |= leaf_fields({"use": dim}, filters) if dim in filters else {dim}
+            if dim in filters:
+                wanted |= leaf_fields({"use": dim}, filters)
+            elif dim != MONTH:
+                wanted.add(dim)
     for item in measured_fields(template):
         wanted |= leaf_fields(item.field.relevant, filters)
-        wanted |= {item.output} if item.field.usage == "R" else set()
+        wanted.add(item.output)
     return wanted
 
 

@@ -59,6 +59,20 @@ def admins_only_pages() -> None:
         raise Forbidden(_("Only an admin can export identifying details. Ask an admin."))
 
 
+@bp.before_request
+def warm_the_dashboard() -> None:
+    """Start reading the kept payloads into memory on a supervisor's first visit, before Metrics is opened."""
+    from app import encounters, template_versions
+    from app.db import get_db
+    from app.supervisor.report_cache import reports
+    from app.supervisor.report_views import current_app_db
+
+    if current_user.is_authenticated and request.endpoint != "supervisor.metrics":
+        template = template_versions.active(get_db())
+        if template is not None:
+            reports.warm(current_app_db(), template, encounters.current_context())
+
+
 import app.supervisor.amend  # noqa: E402,F401  (each module registers its routes on bp)
 import app.supervisor.report_views  # noqa: E402,F401
 import app.supervisor.views  # noqa: E402,F401

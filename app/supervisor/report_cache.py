@@ -1,16 +1,17 @@
-"""The dashboard's report cache: reports by question and data version, big ones computed in the background.
+"""The dashboard's report cache: reports by question and data version, long work done in the background.
 
 A report is cached per (database, range, unit, breakdown, exactness) with the data
-version and the hour it was computed at; either changing makes it stale. A question
-over few records is computed inline; over many (more than INLINE_RECORDS, or with many
-payloads to re-shape) a single background worker computes it on its own connection
-while the page shows the last report for the same question, or a "computing" notice,
-and refreshes itself.
+version and the hour it was computed at; either changing makes it stale. Reports read
+the payloads held in memory (app.held_records). While few payloads wait to be read into
+it (at most INLINE_RECORDS) and few to be re-shaped, a report is computed inline; else
+a single background worker brings the store up to date and computes it on its own
+connection, while the page shows the last report for the same question, or a
+"computing" notice, and refreshes itself. `warm` starts that work when the server starts,
+so the first supervisor does not wait for a large program's payloads to be read.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from collections import OrderedDict
@@ -27,18 +28,17 @@ from app.dashboard import (
     ReportRequest,
     build_report,
     collector_paused,
-    count_in_range,
     data_version,
-    load_payloads,
     refresh_payloads,
     stale_count,
 )
 from app.finalize import RecordContext
+from app.held_records import HeldRecords, HeldStores
 from forms.model import Template
 
 log = logging.getLogger(__name__)
 
-INLINE_RECORDS = 5000  # above this many records in range, reports are computed in the background
+INLINE_RECORDS = 5000  # above this many payloads to read into memory, reports are computed in the background
 INLINE_STALE = 500  # above this many records to re-shape, shaping also moves to the background
 CACHE_SIZE = 32
 
@@ -62,6 +62,8 @@ class ReportCache:
         self._lock = threading.Lock()
         self._running: dict[tuple[Any, ...], Future[None]] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crewlog-dashboard")
+        self.held = HeldStores()
+        self._warmed: set[tuple[str, ...]] = set()
 
     def outcome(
         self,
@@ -83,8 +85,12 @@ class ReportCache:
             held = self._reports.get(key)
         if held is not None and held[0] == stamp and not stale:
             return Outcome(held[1], fresh=True)
-        if not stale and count_in_range(db, request) <= INLINE_RECORDS:
-            report = fresh_report(db, template, request, now)
+        records = self.held.get(path, template)
+        if not stale and records.behind(db) <= INLINE_RECORDS and records.lock.acquire(blocking=False):
+            try:
+                report = _report(db, records, request, now)
+            finally:
+                records.lock.release()
             self._store(key, stamp, report)
             return Outcome(report, fresh=True)
         self._start(key, path, template, request, ctx, now)
@@ -117,20 +123,35 @@ class ReportCache:
         key: tuple[Any, ...],
         path: str,
         template: Template,
-        request: ReportRequest,
+        request: ReportRequest | None,
         ctx: RecordContext,
         now: datetime,
     ) -> None:
-        """Re-shape what is stale and compute one report on a connection of its own."""
+        """Re-shape what is stale, bring the held payloads up to date and compute one report (if asked)."""
         db = app_db.connect(path)
         try:
             refresh_payloads(db, ctx)
             stamp = (data_version(db), _hour(now))
-            self._store(key, stamp, fresh_report(db, template, request, now))
+            records = self.held.get(path, template)
+            with records.lock, collector_paused():
+                records.catch_up(db)
+                records.store.number_all()
+                if request is not None:
+                    self._store(key, stamp, _report(db, records, request, now))
         except Exception:
             log.exception("the dashboard report for %s could not be computed", key[1:])
         finally:
             db.conn.close()
+
+    def warm(self, path: str, template: Template, ctx: RecordContext) -> None:
+        """Start reading a database's kept payloads into memory in the background (once per process)."""
+        key = (path, "warm", template.id, template.version)
+        with self._lock:
+            if key not in self._warmed:
+                self._warmed.add(key)
+                self._running[key] = self._pool.submit(
+                    self._compute, key, path, template, None, ctx, datetime.now()
+                )
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for the background reports started so far (benchmarks and tests)."""
@@ -140,19 +161,11 @@ class ReportCache:
             future.result(timeout=timeout)
 
 
-def fresh_report(
-    db: sqlite_utils.Database, template: Template, request: ReportRequest, now: datetime
-) -> Report:
-    """Compute a report with the collector paused, then collect the garbage it leaves at once.
-
-    The metric row tables (forms) hold the parsed payloads in reference cycles, so they
-    outlive the report until a collection: collecting here keeps that pause (seconds for
-    100,000 encounters) in the computation instead of in some later page render.
-    """
+def _report(db: sqlite_utils.Database, records: HeldRecords, request: ReportRequest, now: datetime) -> Report:
+    """Bring the held payloads up to date and compute a report over them (hold `records.lock`)."""
     with collector_paused():
-        report = build_report(template, load_payloads(db, request), request, now)
-    gc.collect(0)
-    return report
+        records.catch_up(db)
+        return build_report(records.store, request, now)
 
 
 def _hour(now: datetime) -> str:
