@@ -51,6 +51,7 @@ class HeldRecords:
                 return done
             payloads = [parse_payload(text) for _, _, text in rows]
             self.store.add(payloads, replace=True, tags={UNIT_TAG: [unit for _, unit, _ in rows]})
+            self.store.number_all()  # from the first batch on, equal values are held once
             self.seq = rows[-1][0]
             done += len(rows)
 

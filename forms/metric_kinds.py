@@ -9,7 +9,7 @@ figures of every cell of a breakdown (forms/breakdown_cells.py), zero cells incl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping
 from itertools import compress, repeat
 from operator import is_not, not_
 from typing import Any, cast
@@ -20,7 +20,6 @@ from forms.figures import AGGREGATIONS, count_figures, duration_figures, number,
 from forms.frozen import freeze
 from forms.metric_masks import Mask, both
 from forms.metric_rows import MetricError, MetricRows
-from forms.metric_store import picker
 from forms.model import Metric
 
 Figures = dict[str, Any]
@@ -132,9 +131,7 @@ class Rate:
 class Duration:
     """Seconds per matching row, from a payload value or from start/end fields with fallbacks.
 
-    The seconds of every row, and the rows holding them in ascending order, do not depend
-    on the report: they are kept in the store's memo, so a total is one pass that picks
-    the masked rows in sorted order instead of a sort.
+    The seconds of every row do not depend on the report: they are kept in the store's memo.
     """
 
     def __init__(self, rows: MetricRows, unit: str, metric: Metric, within: Restriction = None) -> None:
@@ -143,13 +140,11 @@ class Duration:
             raise MetricError(f"metric '{metric.id}': a duration needs `value` or `start` and `end`")
         self.aggregations = tuple(spec.get("aggregations") or AGGREGATIONS)
         self.mask = _restrict(rows.within(unit, rows.mask(unit, spec.get("filter"))), within)
-        self.seconds, self.in_order, self.ascending = rows.memo(
-            ("seconds", unit, metric.id), lambda: _sorted_seconds(rows, unit, spec)
-        )
+        self.seconds = rows.memo(("seconds", unit, metric.id), lambda: _row_seconds(rows, unit, spec))
 
     def total(self) -> Figures:
         """Return the figures over all rows."""
-        found = list(compress(self.ascending, self.in_order(self.mask)))
+        found = _present(compress(self.seconds, self.mask))
         return duration_figures(found, self.aggregations)
 
     def by_cells(self, cells: Split) -> dict[Any, Figures]:
@@ -158,19 +153,11 @@ class Duration:
         return {c: duration_figures(found[c], self.aggregations) for c in cells.universe}
 
 
-def _sorted_seconds(
-    rows: MetricRows, unit: str, spec: Mapping[str, Any]
-) -> tuple[list[Any], Callable[[Sequence[Any]], tuple[Any, ...]], list[Any]]:
-    """Return the seconds per row, a picker of the rows holding seconds in ascending order, and those."""
-    seconds: list[Any]
+def _row_seconds(rows: MetricRows, unit: str, spec: Mapping[str, Any]) -> list[Any]:
+    """Return the seconds of every row (None where there are none)."""
     if "value" in spec:
-        seconds = _non_negative(numbers(rows, unit, spec["value"]))
-    else:
-        seconds = _intervals(rows, unit, tuple(spec["start"]), tuple(spec["end"]))
-    held = compress(range(len(seconds)), map(is_not, seconds, repeat(None)))
-    value_at: Callable[[int], Any] = seconds.__getitem__
-    order = sorted(held, key=value_at)
-    return seconds, picker(order), list(map(seconds.__getitem__, order))
+        return _non_negative(numbers(rows, unit, spec["value"]))
+    return _intervals(rows, unit, tuple(spec["start"]), tuple(spec["end"]))
 
 
 def _seconds(value: int | float | None) -> int | float | None:

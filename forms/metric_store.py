@@ -25,11 +25,11 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import date
-from itertools import accumulate, chain, compress, repeat
+from itertools import accumulate, chain, compress, islice, repeat
 from operator import and_, eq, is_not, itemgetter, not_
 from typing import Any, TypeAlias
 
-from forms.frozen import frozen_column, frozen_in_full
+from forms.frozen import frozen_column, frozen_in_full, thaw
 from forms.metric_base import COUNTED_STATUSES, Window, latest_versions
 from forms.metric_read import read_columns
 from forms.model import Template
@@ -93,14 +93,19 @@ class Column:
     Codes are a bytearray while the field has at most 256 distinct values (a condition
     over them is one `bytes.translate`), then 16-bit codes; a field with more than 4,096
     distinct values (durations, person keys) is not worth numbering and stays as it is.
+    Once numbered, equal values are held as one object (what `thaw` makes of the frozen
+    value), which keeps a large program's payloads small in memory. A field holding both
+    booleans and numbers is never numbered (True and 1 would share a code).
     """
 
-    __slots__ = ("codes", "numbered", "numbering", "values")
+    __slots__ = ("canon", "codes", "kinds", "numbered", "numbering", "values")
 
     def __init__(self) -> None:
         self.values: list[Any] = []
         self.codes: Codes | None = None
         self.numbering = _Numbering()
+        self.canon: list[Any] = []  # the value held for each code
+        self.kinds: set[type] = set()
         self.numbered = False
 
     @property
@@ -112,29 +117,43 @@ class Column:
         """Return the code of every row, numbering the field on first use (None: too many values)."""
         if not self.numbered:
             self.numbered = True
-            frozen = _frozen(self.values)
-            if len(set(frozen)) <= LARGE:
-                self.codes = self._numbers_of(frozen, bytearray())
+            frozen = self._numberable(self.values)
+            if frozen is not None and len(set(frozen)) <= LARGE:
+                self.codes = self._append_codes(frozen, bytearray())
+                self.values = list(map(self.canon.__getitem__, self.codes or ()))
         return self.codes
 
     def extend(self, values: list[Any]) -> None:
         """Append values."""
+        if self.codes is not None and values:
+            frozen = self._numberable(values)
+            self.codes = None if frozen is None else self._append_codes(frozen, self.codes)
+            if self.codes is not None:
+                values = list(map(self.canon.__getitem__, self.codes[-len(values) :]))
         self.values += values
-        if self.codes is not None:
-            self.codes = self._numbers_of(_frozen(values), self.codes)
 
     def set(self, index: int, value: Any) -> None:
         """Replace one row's value."""
-        self.values[index] = value
         if self.codes is not None:
-            self.codes = self._numbers_of(_frozen([value]), self.codes, index)
+            frozen = self._numberable([value])
+            self.codes = None if frozen is None else self._append_codes(frozen, self.codes, index)
+            if self.codes is not None:
+                value = self.canon[self.codes[index]]
+        self.values[index] = value
 
-    def _numbers_of(self, frozen: list[Any], codes: Codes, at: int | None = None) -> Codes | None:
+    def _numberable(self, values: list[Any]) -> list[Any] | None:
+        """Return the values frozen for numbering, or None when the field cannot be numbered."""
+        self.kinds |= set(map(type, values))
+        if bool in self.kinds and self.kinds & {int, float}:
+            return None
+        return _frozen(values)
+
+    def _append_codes(self, frozen: list[Any], codes: Codes, at: int | None = None) -> Codes | None:
         """Return `codes` with the codes of frozen values appended (or put at `at`); None past the limit."""
         numbers = list(map(self.numbering.__getitem__, frozen))
         if len(self.numbering) > LARGE:
-            self.numbering = _Numbering()
             return None
+        self.canon += map(thaw, islice(self.numbering, len(self.canon), None))
         if isinstance(codes, bytearray) and len(self.numbering) > SMALL:
             codes = array("H", iter(codes))  # from a bytes-like object, array would read raw bytes
         if at is not None:

@@ -132,3 +132,18 @@ def test_codes_stay_true_to_the_values_as_a_column_grows_past_one_byte_and_then_
     column.set(1, ["y"])
     assert column.codes is None  # more distinct values than numbering pays for
     assert column.values[1] == ["y"]
+
+
+def test_a_numbered_column_holds_equal_values_once_and_never_mixes_booleans_with_numbers() -> None:
+    column = Column()
+    column.extend([["a", "b"], ["a", "b"], {"nv": "not_recorded"}])
+    column.number()
+    column.extend([["a", "b"]])
+    assert column.values[0] is column.values[1] is column.values[3]
+    assert column.values == [["a", "b"], ["a", "b"], {"nv": "not_recorded"}, ["a", "b"]]
+    mixed = Column()
+    mixed.extend([1, 2])
+    assert mixed.number() is not None
+    mixed.extend([True])
+    assert mixed.codes is None  # True == 1 would have shared its code
+    assert mixed.values == [1, 2, True] and mixed.values[2] is True
