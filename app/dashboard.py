@@ -35,7 +35,7 @@ from app.finalize import RecordContext, state_payload
 from app.held_records import UNIT_TAG, parse_payload
 from forms.breakdown_cells import PERIOD_DATE, Split
 from forms.figures import percent
-from forms.frozen import thaw
+from forms.frozen import is_frozen_object, thaw
 from forms.metric_kinds import KINDS
 from forms.metric_masks import either
 from forms.metric_rows import MetricRows
@@ -295,7 +295,7 @@ def _quality_row(f: Field, tally: Mapping[Any, int], scope: int, absent: int) ->
     """Return one field's data-quality figures from how many rows hold each (frozen) value."""
     codes: Counter[str] = Counter()
     for value, count in tally.items():
-        answer = thaw(value)
+        answer = thaw(value) if is_frozen_object(value) else None
         if isinstance(answer, dict) and "value" not in answer and "nv" in answer:
             codes[answer["nv"]] += count
     nots = sum(codes.values())

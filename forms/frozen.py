@@ -70,6 +70,11 @@ def _hashable(value: tuple[Any, ...]) -> bool:
     return True
 
 
+def is_frozen_object(value: Any) -> bool:
+    """Return whether a frozen value stands for a JSON object."""
+    return type(value) is tuple and bool(value) and value[0] is _OBJECT
+
+
 def thaw(value: Any) -> Any:
     """Return the JSON value a frozen stand-in was made from (JSON never holds tuples)."""
     if type(value) is not tuple:

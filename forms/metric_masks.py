@@ -35,6 +35,7 @@ Test = Callable[[Mapping[str, Any], Mapping[str, Any] | None], bool]
 
 
 Mask = bytes
+_BYTES = (bytes, bytearray)
 SHAPE_OPS = ("is_set", "is_not_set", "is_true", "is_false")
 MANY_VALUES = 256
 _STAND_INS: dict[type, Any] = {str: "x", int: 1, float: 1.5}
@@ -70,7 +71,7 @@ class _LeafMemo(dict[Any, bool]):
 
 def as_mask(flags: Any) -> Mask:
     """Return per-row truth values (bools, 0/1 ints or a mask) as a mask."""
-    return flags if type(flags) is bytes else bytes(map(bool, flags))
+    return flags if type(flags) in _BYTES else bytes(map(bool, flags))
 
 
 def _int(mask: Any) -> int:

@@ -20,10 +20,12 @@ from typing import Any, TypeVar
 from forms.breakdown_cells import Split, split
 from forms.frozen import frozen_column, thaw
 from forms.metric_masks import Mask, Masks, both
-from forms.metric_store import ENCOUNTER, PERSON, Coded, Column, ColumnStore, picker, present
+from forms.metric_store import ENCOUNTER, PERSON, SMALL, Coded, Column, ColumnStore, picker, present
 from forms.model import Condition
 
 T = TypeVar("T")
+_SHIFT_UP = bytes(range(1, 256)) + b"\x00"  # code c -> c + 1 (fewer than 256 codes)
+_FULL = b"\x00" + b"\xff" * 255  # a mask's 1 -> all bits set
 
 
 class MetricError(ValueError):
@@ -152,8 +154,12 @@ class MetricRows:
         coded = self.codes(unit, name)
         if coded is None:
             return dict(Counter(compress(self.frozen(unit, name), base)))
-        counts = Counter(compress(coded.codes, base))
-        return {coded.distinct[code]: count for code, count in counts.items()}
+        if isinstance(coded.codes, bytearray) and len(coded.distinct) < SMALL:  # C-level counts per code
+            kept = both(coded.codes.translate(_SHIFT_UP), base.translate(_FULL))  # code + 1; 0 off base
+            counts = map(kept.count, range(1, len(coded.distinct) + 1))
+            return {value: n for value, n in zip(coded.distinct, counts, strict=True) if n}
+        found = Counter(compress(coded.codes, base))
+        return {coded.distinct[code]: count for code, count in found.items()}
 
     def values(self, unit: str, name: str) -> list[Any]:
         """Return the values of the base rows only."""
