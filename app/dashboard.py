@@ -19,11 +19,12 @@ import gc
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from itertools import compress
+from itertools import compress, repeat
+from operator import not_
 from typing import Any
 
 import sqlite_utils
@@ -50,6 +51,7 @@ FINALIZED = ("final", "amended", "voided")
 WEEKLY_METRICS = ("encounter_volume", "response_time")  # normative metric ids (standard template 6.2)
 QUALITY_LEVELS = ("M", "R", "Rec")
 REFRESH_BATCH = 200
+FEW_VALUES = 256  # a field with fewer distinct values is counted value by value in the quality table
 _NO_CODE = object()  # an answer object without an `nv` code
 
 Report = dict[str, Any]
@@ -201,6 +203,13 @@ def build_report(store: ColumnStore, request: ReportRequest, now: datetime) -> R
     }
 
 
+def prepare(store: ColumnStore, now: datetime) -> None:
+    """Derive what every report reads from the store (masks, codes, seconds) ahead of the first report."""
+    with collector_paused():
+        compute_held(store, now=now)
+        field_quality(MetricRows(store, store.base()))
+
+
 def weekly_series(rows: MetricRows, request: ReportRequest, now: datetime) -> list[dict[str, Any]]:
     """Return, per ISO week of the range, the template's volume and response-time figures.
 
@@ -268,9 +277,9 @@ def _weekly_one_by_one(
 def field_quality(rows: MetricRows) -> list[dict[str, Any]]:
     """Return per M, R and Rec field seen in payloads: rows in scope, NOT values, blank recommended ones.
 
-    A row is in scope when the field is relevant there or holds an answer anyway. Each
-    field is counted once per distinct value over the base rows (`MetricRows.tally`), so a
-    year of a large program stays quick.
+    A row is in scope when the field is relevant there or holds an answer anyway. A field
+    with few distinct values is counted once per value (`MetricRows.tally`), any other
+    with C-level list counts, so a year of a large program stays quick.
     """
     found = []
     for f in rows.template.fields.values():
@@ -278,29 +287,51 @@ def field_quality(rows: MetricRows) -> list[dict[str, Any]]:
             continue
         unit = ENCOUNTER if f.group is None else "person"
         output = f.generalize.output if f.generalize else f.id
-        tally = rows.tally(unit, output)
+        counts = _answer_counts(rows, unit, output)
         size = rows.count(unit)
-        absent = tally.get(None, 0)
-        if not f.core and absent == size:
+        if not f.core and counts.absent == size:
             continue  # an extended field this program does not collect
         scope = size
         if f.relevant:
             relevant_or_held = either(rows.mask(unit, f.relevant), rows.present(unit, output))
             scope = rows.within(unit, relevant_or_held).count(1)
-        found.append(_quality_row(f, tally, scope, absent - (size - scope)))
+        found.append(_quality_row(f, counts, scope, counts.absent - (size - scope)))
     return found
 
 
-def _quality_row(f: Field, tally: Mapping[Any, int], scope: int, absent: int) -> dict[str, Any]:
-    """Return one field's data-quality figures from how many rows hold each (frozen) value."""
-    codes: Counter[str] = Counter()
-    for value, count in tally.items():
-        answer = thaw(value) if is_frozen_object(value) else None
-        if isinstance(answer, dict) and "value" not in answer and "nv" in answer:
-            codes[answer["nv"]] += count
-    nots = sum(codes.values())
+@dataclass(frozen=True)
+class AnswerCounts:
+    """Over the base rows: how many lack the field, hold it blank ("" or []), and hold each NOT value."""
+
+    absent: int
+    blank: int
+    nots: Counter[str]
+
+
+def _answer_counts(rows: MetricRows, unit: str, output: str) -> AnswerCounts:
+    """Count one field's absent, blank and NOT-value answers over the base rows."""
+    coded = rows.codes(unit, output, number=False)
+    if coded is not None and len(coded.distinct) < FEW_VALUES:
+        tally = rows.tally(unit, output)
+        nots: Counter[str] = Counter()
+        for value, count in tally.items():
+            answer = thaw(value) if is_frozen_object(value) else None
+            if isinstance(answer, dict) and "value" not in answer and "nv" in answer:
+                nots[answer["nv"]] += count
+        return AnswerCounts(tally.get(None, 0), tally.get("", 0) + tally.get((), 0), nots)
+    values = rows.values(unit, output)
+    answers = list(compress(values, map(isinstance, values, repeat(dict))))
+    bare = compress(answers, map(not_, map(dict.__contains__, answers, repeat("value"))))
+    nots = Counter(map(dict.get, bare, repeat("nv"), repeat(_NO_CODE)))
+    nots.pop(_NO_CODE, None)
+    return AnswerCounts(values.count(None), values.count("") + values.count([]), nots)
+
+
+def _quality_row(f: Field, counts: AnswerCounts, scope: int, absent: int) -> dict[str, Any]:
+    """Return one field's data-quality figures."""
+    nots = sum(counts.nots.values())
     recommended = f.usage == "Rec"
-    missing = absent + tally.get("", 0) + tally.get((), 0) if recommended else 0
+    missing = absent + counts.blank if recommended else 0
     return {
         "field": f.id,
         "label": f.label,
@@ -308,7 +339,7 @@ def _quality_row(f: Field, tally: Mapping[Any, int], scope: int, absent: int) ->
         "n": scope,
         "not_values": nots,
         "not_percent": percent(nots, scope),
-        "codes": dict(codes.most_common()),
+        "codes": dict(counts.nots.most_common()),
         "missing": missing,
         "missing_percent": percent(missing, scope) if recommended else None,
     }

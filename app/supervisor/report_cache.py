@@ -2,12 +2,13 @@
 
 A report is cached per (database, range, unit, breakdown, exactness) with the data
 version and the hour it was computed at; either changing makes it stale. Reports read
-the payloads held in memory (app.held_records). While few payloads wait to be read into
-it (at most INLINE_RECORDS) and few to be re-shaped, a report is computed inline; else
-a single background worker brings the store up to date and computes it on its own
-connection, while the page shows the last report for the same question, or a
-"computing" notice, and refreshes itself. `warm` starts that work when the server starts,
-so the first supervisor does not wait for a large program's payloads to be read.
+the payloads held in memory (app.held_records). A stale report is shown, marked, while
+a single background worker brings the store up to date and computes the new one on its
+own connection; the page refreshes itself. A question asked for the first time is
+computed inline while few payloads wait to be read into memory (at most INLINE_RECORDS)
+and few to be re-shaped; else in the background behind a "computing" notice. `warm`
+starts reading the payloads into memory on a supervisor's first page, so that the first
+report does not wait for a large program's payloads to be read.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from app.dashboard import (
     build_report,
     collector_paused,
     data_version,
+    prepare,
     refresh_payloads,
     stale_count,
 )
@@ -86,7 +88,12 @@ class ReportCache:
         if held is not None and held[0] == stamp and not stale:
             return Outcome(held[1], fresh=True)
         records = self.held.get(path, template)
-        if not stale and records.behind(db) <= INLINE_RECORDS and records.lock.acquire(blocking=False):
+        if (
+            held is None
+            and not stale
+            and records.behind(db) <= INLINE_RECORDS
+            and records.lock.acquire(blocking=False)
+        ):
             try:
                 report = _report(db, records, request, now)
             finally:
@@ -136,7 +143,9 @@ class ReportCache:
             with records.lock, collector_paused():
                 records.catch_up(db)
                 records.store.number_all()
-                if request is not None:
+                if request is None:
+                    prepare(records.store, now)
+                else:
                     self._store(key, stamp, _report(db, records, request, now))
         except Exception:
             log.exception("the dashboard report for %s could not be computed", key[1:])

@@ -203,6 +203,10 @@ def test_the_held_payloads_take_a_change_without_reading_the_others_again(
     voided = post_form(seeded, f"/supervisor/encounters/{day_five}/void", {"reason": "Duplicate"})
     assert voided.status_code == 302
     page = seeded.get(f"/supervisor/metrics?{RANGE}&exact=1").get_data(as_text=True)
+    assert "data-stale" in page  # the last report, marked, while the new one computes
+    assert card(page, "police_backup_rate")["numerator"] == "3"
+    report_cache.reports.wait(timeout=60)
+    page = seeded.get(f"/supervisor/metrics?{RANGE}&exact=1").get_data(as_text=True)
     after = card(page, "police_backup_rate")
     assert (after["numerator"], after["denominator"]) == ("2", "11")
     assert held.store.records == 13 + (held.seq - seq)  # only the changed payload was read again
