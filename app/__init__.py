@@ -47,6 +47,7 @@ def register_config(app: Flask, test_config: Mapping[str, Any]) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="crewlog_session",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=security["session_absolute_hours"]),
+        SESSION_REFRESH_EACH_REQUEST=False,  # re-signed when it changes: see app/auth/sessions.py
         MAX_CONTENT_LENGTH=security["max_body_kb"] * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the session's own timeouts bound a token's life
         WTF_CSRF_HEADERS=["X-CSRFToken", "X-CSRF-Token"],
@@ -74,14 +75,28 @@ def _secret_key(app: Flask, settings: dict[str, dict[str, Any]]) -> bytes:
 
 def register_extensions(app: Flask) -> None:
     """Bind flask-login, CSRF protection and Babel to the app."""
-    from app.auth.sessions import load_user
+    from app.auth.sessions import SessionCookies, load_user
     from app.extensions import babel, csrf, login_manager
 
+    app.session_interface = SessionCookies()
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=lambda: request.accept_languages.best_match(LANGUAGES) or "en")
+    babel.init_app(app, locale_selector=request_locale)
+
+
+def request_locale() -> Any:
+    """Return the request's locale (Accept-Language), one shared Locale object per language."""
+    from babel import Locale
+
+    code = request.accept_languages.best_match(LANGUAGES) or "en"
+    if code not in _locales:
+        _locales[code] = Locale.parse(code)
+    return _locales[code]
+
+
+_locales: dict[str, Any] = {}
 
 
 def register_database(app: Flask) -> None:

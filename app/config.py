@@ -34,6 +34,7 @@ class Setting:
     type: str  # str, int, float, bool, list
     default: Any
     help: str
+    minimum: int | None = None  # the smallest value allowed (int settings)
 
     @property
     def env_name(self) -> str:
@@ -41,8 +42,8 @@ class Setting:
         return f"{ENV_PREFIX}{self.section}_{self.key}".upper()
 
 
-def _s(section: str, key: str, type_: str, default: Any, help_: str) -> Setting:
-    return Setting(section, key, type_, default, help_)
+def _s(section: str, key: str, type_: str, default: Any, help_: str, minimum: int | None = None) -> Setting:
+    return Setting(section, key, type_, default, help_, minimum)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -75,8 +76,26 @@ SETTINGS: tuple[Setting, ...] = (
     _s(
         "security", "session_absolute_hours", "int", 12, "Log out this many hours after login, active or not."
     ),
-    _s("security", "login_max_failures", "int", 5, "Failed logins in a row before the account is locked."),
-    _s("security", "lockout_minutes", "int", 15, "How long a locked account stays locked."),
+    _s("security", "login_max_failures", "int", 5, "Failed logins in a row before the account is locked.", 1),
+    _s("security", "lockout_minutes", "int", 15, "How long a locked account or address stays locked.", 1),
+    _s(
+        "security",
+        "address_max_failures",
+        "int",
+        20,
+        "Failed logins from one client address (any usernames) within lockout_minutes before that"
+        " address is refused for lockout_minutes; 0 turns this off.",
+        0,
+    ),
+    _s(
+        "security",
+        "trusted_proxies",
+        "int",
+        0,
+        "Reverse proxies in front of Crewlog that append to X-Forwarded-For; login throttling reads"
+        " the client address that many hops back (0: the connection's own address).",
+        0,
+    ),
     _s(
         "security",
         "secure_cookies",
@@ -124,6 +143,14 @@ SETTINGS: tuple[Setting, ...] = (
     _s("receiver", "port", "int", 8090, "Port of the local reference receiver (`crewlog receiver`)."),
     _s("receiver", "db", "str", "", "Receiver database; empty means <instance_path>/receiver.sqlite."),
     _s("receiver", "token", "str", "", "Token the reference receiver accepts, as TOKEN or TOKEN:AGENCY."),
+    _s(
+        "review",
+        "draft_overdue_hours",
+        "int",
+        24,
+        "The shift log flags a draft still open this many hours after its call cleared.",
+        1,
+    ),
 )
 
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in SETTINGS))
@@ -200,7 +227,13 @@ def check_value(setting: Setting, value: Any, source: str) -> Any:
         raise ConfigError(
             f"{source}: [{setting.section}] {setting.key} must be {_TYPE_WORDS[kind]}, got {value!r}"
         )
+    _check_minimum(setting, value, f"{source}: [{setting.section}] {setting.key}")
     return float(value) if kind == "float" else value
+
+
+def _check_minimum(setting: Setting, value: Any, where: str) -> None:
+    if setting.minimum is not None and value < setting.minimum:
+        raise ConfigError(f"{where} must be {setting.minimum} or more, got {value!r}")
 
 
 def _merge_env(settings: Settings, env: Mapping[str, str]) -> None:
@@ -221,7 +254,8 @@ def parse_text(setting: Setting, raw: str, source: str) -> Any:
     text = raw.strip()
     try:
         if setting.type == "int":
-            return int(text)
+            _check_minimum(setting, number := int(text), source)
+            return number
         if setting.type == "float":
             return float(text)
     except ValueError:
@@ -254,39 +288,7 @@ def resolve_paths(settings: Settings) -> Settings:
     return settings
 
 
-def render_example() -> str:
-    """Return config.example.toml: every setting at its default, its help as a comment."""
-    lines = [
-        "# Crewlog settings. Every setting is shown at its default value.",
-        "# Each can also be set in the environment as CREWLOG_<SECTION>_<KEY>.",
-        "",
-    ]
-    for section in SECTIONS:
-        lines.append(f"[{section}]")
-        for s in (s for s in SETTINGS if s.section == section):
-            lines += [f"# {s.help}", f"{s.key} = {_toml_value(s.default)}"]
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return repr(value)
-
-
-def render_docs() -> str:
-    """Return the Markdown table of settings used in docs/configuration.md."""
-    rows = ["| setting | type | default | environment | meaning |", "|---|---|---|---|---|"]
-    for s in SETTINGS:
-        default = _toml_value(s.default)
-        rows.append(f"| `[{s.section}] {s.key}` | {s.type} | `{default}` | `{s.env_name}` | {s.help} |")
-    return "\n".join(rows) + "\n"
-
-
 if __name__ == "__main__":  # python -m app.config example|docs
+    from app.config_docs import render_docs, render_example
+
     sys.stdout.write(render_example() if sys.argv[1:] == ["example"] else render_docs())

@@ -322,9 +322,9 @@ def _answer_counts(rows: MetricRows, unit: str, output: str) -> AnswerCounts:
     values = rows.values(unit, output)
     answers = list(compress(values, map(isinstance, values, repeat(dict))))
     bare = compress(answers, map(not_, map(dict.__contains__, answers, repeat("value"))))
-    nots = Counter(map(dict.get, bare, repeat("nv"), repeat(_NO_CODE)))
-    nots.pop(_NO_CODE, None)
-    return AnswerCounts(values.count(None), values.count("") + values.count([]), nots)
+    found: Counter[Any] = Counter(map(dict.get, bare, repeat("nv"), repeat(_NO_CODE)))
+    found.pop(_NO_CODE, None)
+    return AnswerCounts(values.count(None), values.count("") + values.count([]), found)
 
 
 def _quality_row(f: Field, counts: AnswerCounts, scope: int, absent: int) -> dict[str, Any]:

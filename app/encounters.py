@@ -15,12 +15,13 @@ import sqlite_utils
 from flask import current_app
 from flask_babel import gettext as _
 
-from app import audit, finalize, shifts, template_versions, units
+from app import audit, finalize, history, shifts, template_versions, units
 from app import encounter_store as store
 from app.crypto import Keys, open_answers, seal_answers
 from app.db import combined_write
 from app.errors import Conflict, NotFound, RecordLocked, UnknownTemplate, ValidationFailed
 from app.finalize import Finalizer, RecordContext
+from app.language import request_language
 from app.save_request import SaveRequest as SaveRequest
 from app.save_request import SaveResult as SaveResult
 from app.save_request import parse_request as parse_request
@@ -97,6 +98,7 @@ class Prepared:
     sealed: Answers = field(default_factory=dict)
     sealed_json: str = "{}"  # the sealed answers as stored, encoded before the write lock is taken
     payload: dict[str, Any] | None = None
+    payload_json: str = ""  # the payload as queued, encoded before the write lock is taken
     columns: dict[str, Any] = field(default_factory=dict)
     person_keys: list[str] = field(default_factory=list)
 
@@ -126,16 +128,22 @@ def _prepare(
     extended = ctx.extended
     answers = normalize(template, answers, extended=extended, finalize=request.finalize)
     if request.finalize:
-        marked = finalize.mark_repeat_clients(db, template, answers, request.id, ctx)
-        answers = normalize(template, marked, extended=extended, finalize=True)  # the flags may cascade
+        answers = finalize.mark_repeat_clients(db, template, answers, request.id, ctx)
+        answers = history.mark_prior_contacts(db, template, answers, request.id, ctx)
+        if not finalize.repeat_flags_settled(template, extended):  # the flags may cascade
+            answers = normalize(template, answers, extended=extended, finalize=True)
+    incident_key = finalize.unique_key(template, answers, ctx.keys)
     messages = validate(
         template,
         answers,
         finalize=request.finalize,
         now=ctx.now(),
         extended=extended,
-        duplicate_lookup=finalize.duplicate_lookup(db, template, request.id, ctx.keys),
+        duplicate_lookup=finalize.duplicate_lookup(
+            db, template, request.id, ctx.keys, known=(answers, incident_key)
+        ),
         normalized=True,
+        lang=request_language(),
     )
     _refuse_if_blocked(messages, request, blocking)
     prepared = Prepared(
@@ -150,7 +158,9 @@ def _prepare(
     prepared.sealed = seal_answers(template, answers, ctx.keys, request.id)
     prepared.sealed_json = json.dumps(prepared.sealed, separators=(",", ":"))
     prepared.payload = _payload_if_due(template, answers, status, ctx)
-    prepared.columns = finalize.index_columns(template, answers, ctx.keys)
+    if prepared.payload is not None:
+        prepared.payload_json = payload_text(prepared.payload)
+    prepared.columns = finalize.index_columns(template, answers, incident_key)
     prepared.person_keys = [k for k in finalize.person_keys(template, answers, ctx.keys) if k]
     return prepared
 
@@ -226,7 +236,9 @@ def _write(
         )
         store.replace_person_keys(conn, request.id, prepared.person_keys, new=current is None)
         if prepared.payload is not None and prepared.record_version is not None:
-            enqueue_for_state(conn, request.id, prepared.record_version, prepared.payload)
+            enqueue_for_state(
+                conn, request.id, prepared.record_version, prepared.payload_json or prepared.payload
+            )
         audit.record(
             conn,
             user.username,
@@ -247,6 +259,13 @@ def _write(
     if prepared.payload is not None and result.revision != (expected_revision or 0):
         _wake_sync_workers()
     return result
+
+
+def payload_text(payload: dict[str, Any]) -> str:
+    """Return a state payload as the outbox stores it (call it before taking the write lock)."""
+    from sync.outbox import payload_text as encode
+
+    return encode(payload)
 
 
 def _wake_sync_workers() -> None:
@@ -270,9 +289,9 @@ def _lost_race(
 
 
 def enqueue_for_state(
-    db: sqlite_utils.Database, encounter_id: str, record_version: int, payload: dict[str, Any]
+    db: sqlite_utils.Database, encounter_id: str, record_version: int, payload: dict[str, Any] | str
 ) -> None:
-    """Queue a shaped record version in the sync outbox (inside the caller's transaction)."""
+    """Queue a shaped record version (or its payload_text) in the sync outbox, in the caller's transaction."""
     from sync.outbox import enqueue
 
     enqueue(db, encounter_id, record_version, payload)

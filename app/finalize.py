@@ -23,8 +23,10 @@ from app.units import Unit
 from app.users import User
 from forms.conditions import template_cached
 from forms.model import Answers, Template
+from forms.normalize import settled_after_setting
 
 SOFTWARE_NAME = "Crewlog"
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @functools.cache
@@ -72,7 +74,7 @@ def utc_instant(value: Any) -> str | None:
         return None
     if moment.tzinfo is None:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime(UTC_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -172,8 +174,8 @@ def mark_repeat_clients(
         return answers
     group = template.fields[person_field].group or ""
     since_days = int(template.parameters.get("repeat_lookback_days", 365))
-    anchor = utc_instant(answers.get("unit_notified_at")) or ctx.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
-    start = datetime.strptime(anchor, "%Y-%m-%dT%H:%M:%SZ") - timedelta(days=since_days)
+    anchor = utc_instant(answers.get("unit_notified_at")) or ctx.clock().strftime(UTC_FORMAT)
+    start = datetime.fromisoformat(anchor) - timedelta(days=since_days)  # strptime is much slower
     rows = answers.get(group)
     if not isinstance(rows, list):
         return answers  # validation reports the malformed group
@@ -182,9 +184,15 @@ def mark_repeat_clients(
         if not isinstance(row, dict):
             continue
         row[flag] = bool(key) and _seen_before(
-            db, key or "", encounter_id, start.strftime("%Y-%m-%dT%H:%M:%SZ"), anchor
+            db, key or "", encounter_id, start.strftime(UTC_FORMAT), anchor
         )
     return {**answers, group: rows}
+
+
+def repeat_flags_settled(template: Template, extended: frozenset[str]) -> bool:
+    """Return whether setting the repeat flags leaves normalized answers normalized (no cascade)."""
+    _, flag = repeat_fields(template)
+    return flag is None or settled_after_setting(template, extended, flag)
 
 
 def _seen_before(db: sqlite_utils.Database, key: str, encounter_id: str, start: str, end: str) -> bool:
@@ -219,12 +227,20 @@ def unique_key(template: Template, answers: Answers, keys: Keys) -> str | None:
 
 
 def duplicate_lookup(
-    db: sqlite_utils.Database, template: Template, encounter_id: str, keys: Keys
+    db: sqlite_utils.Database,
+    template: Template,
+    encounter_id: str,
+    keys: Keys,
+    *,
+    known: tuple[Answers, str | None] | None = None,
 ) -> Callable[[Answers], bool]:
-    """Return the check the `unique` rule calls: another non-voided record has the same key."""
+    """Return the check the `unique` rule calls: another non-voided record has the same key.
+
+    `known` is (answers, their unique key) already computed, used when the rule checks those answers.
+    """
 
     def has_duplicate(answers: Answers) -> bool:
-        key = unique_key(template, answers, keys)
+        key = known[1] if known and answers is known[0] else unique_key(template, answers, keys)
         if key is None:
             return False
         row = db.execute(
@@ -251,8 +267,11 @@ def state_payload(template: Template, answers: Answers, ctx: RecordContext) -> d
     )
 
 
-def index_columns(template: Template, answers: Answers, keys: Keys) -> dict[str, Any]:
-    """Return the indexed encounter columns: UTC times, local date, first person's need and outcome."""
+def index_columns(template: Template, answers: Answers, incident_key: str | None) -> dict[str, Any]:
+    """Return the indexed encounter columns: UTC times, local date, first person's need and outcome.
+
+    `incident_key` is the answers' unique_key(), which validation computed already.
+    """
     group = answers.get(next(iter(template.groups), ""))
     rows = group if isinstance(group, list) else []
     first = rows[0] if rows and isinstance(rows[0], dict) else {}
@@ -264,7 +283,7 @@ def index_columns(template: Template, answers: Answers, keys: Keys) -> dict[str,
         "encounter_date": local[:10] if isinstance(local, str) and len(local) >= 10 else None,
         "primary_need": _plain(first.get("primary_need")),
         "resolution": _plain(first.get("resolution")),
-        "incident_key": unique_key(template, answers, keys),
+        "incident_key": incident_key,
     }
 
 

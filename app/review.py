@@ -1,10 +1,12 @@
-"""Review services: return for correction, approve, amend, void, and shift sign-off.
+"""Review services: return for correction, approve, amend and void (shift sign-off: app.sign_off).
 
 Each action checks the record's status and writes its change, its review note and its
 audit entry in ONE BEGIN IMMEDIATE transaction. Actions that make a new record version
 (amend, void) write the revision and the outbox row in that same transaction; approving
 queues the approved version too (a no-op when finalize already queued it, the version
-that reaches the state when `[sync] require_approval` held it back).
+that reaches the state when `[sync] require_approval` held it back). When the program
+collects the template's review fields, approving fills them and saves a new revision
+(same record version) in that transaction too (app.approval).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import sqlite_utils
 from flask_babel import gettext as _
 
-from app import audit, encounters, finalize, template_versions, users
+from app import approval, audit, encounters, finalize, template_versions, users
 from app import encounter_store as store
 from app.crypto import open_answers, seal_answers
 from app.db import write_transaction
@@ -28,7 +30,6 @@ from forms.model import Answers, Template
 
 REVIEWABLE = ("final", "amended")
 AMENDABLE = ("approved",)
-SIGN_OFF_READY = ("approved", "voided")
 VOIDED = "voided"
 MAX_NOTE_LENGTH = 2000
 
@@ -57,25 +58,56 @@ def approve(
     *,
     ctx: RecordContext | None = None,
 ) -> None:
-    """Approve a finalized record: it is locked, and only an amendment with a reason can change it."""
+    """Approve a finalized record: it is locked, and only an amendment with a reason can change it.
+
+    When the program collects the template's review fields, they are filled in and saved as a
+    new revision (app.approval), and the approved version's payload carries them.
+    """
     ctx = ctx or encounters.current_context()
     text = _optional(note)
     row = _reviewable(db, encounter_id, REVIEWABLE, _("approved"))
     template = _template(db, row)
-    payload = finalize.state_payload(template, _answers(row, ctx), ctx)
+    before = _answers(row, ctx)
+    answers = approval.with_review(template, before, reviewer, ctx)
+    payload = finalize.state_payload(template, answers, ctx)
+    changed = store.changed_fields(before, answers) if answers != before else []
+    sealed = (
+        json.dumps(seal_answers(template, answers, ctx.keys, row["id"]), separators=(",", ":"))
+        if changed
+        else ""
+    )
     with write_transaction(db):
-        current = _reviewable(db, encounter_id, REVIEWABLE, _("approved"))
-        _same_revision(row, current)
-        _set_status(db, row["id"], "approved")
-        encounters.enqueue_for_state(db, row["id"], row["record_version"], payload)
+        _same_revision(row, _reviewable(db, encounter_id, REVIEWABLE, _("approved")))
+        revision = _approved_revision(db, row, reviewer, sealed, changed) if changed else row["revision"]
+        if not changed:
+            _set_status(db, row["id"], "approved")
+        approval.queue_approved(db, row["id"], row["record_version"], payload, replace=bool(changed))
         store.add_note(db, row["id"], reviewer.id, text, "approve")
         audit.record(
             db,
             reviewer.username,
             "encounter.approve",
             row["id"],
-            {"revision": row["revision"], "record_version": row["record_version"]},
+            {"revision": revision, "record_version": row["record_version"], "changed": changed},
         )
+
+
+def _approved_revision(
+    db: sqlite_utils.Database, row: dict[str, Any], reviewer: User, sealed: str, changed: list[str]
+) -> int:
+    """Save the approved answers as a new revision; return its number.
+
+    The revision keeps the request hash of the one before, so a tablet resending the body it
+    finalized still gets the idempotent answer instead of "locked".
+    """
+    revision, now = int(row["revision"]) + 1, _now()
+    db.execute(
+        "UPDATE encounters SET status = 'approved', revision = ?, answers = ?, updated_at = ? WHERE id = ?",
+        [revision, sealed, now, row["id"]],
+    )
+    body_hash = store.latest_hash(db, row["id"], row["revision"])
+    store.add_revision(db, row["id"], revision, reviewer.id, now, "approved", sealed, changed, body_hash)
+    return revision
 
 
 def amend(
@@ -191,42 +223,6 @@ def void(
             existing["id"],
             {"revision": revision, "record_version": version, "reason": why},
         )
-
-
-def sign_off_shift(db: sqlite_utils.Database, reviewer: User, shift_id: int) -> None:
-    """Sign off an ended shift once every encounter in it is approved or voided."""
-    with write_transaction(db):
-        row = db.execute("SELECT id, ended_at, signed_off_at FROM shifts WHERE id = ?", [shift_id]).fetchone()
-        if row is None:
-            raise NotFound(_("No such shift."))
-        if row[2]:
-            raise Conflict(_("This shift is already signed off."))
-        if not row[1]:
-            raise Conflict(_("This shift is still open: the crew ends it before it can be signed off."))
-        waiting = unapproved_in_shift(db, shift_id)
-        if waiting:
-            raise Conflict(
-                _(
-                    "%(n)d encounter(s) in this shift are not approved or voided yet: review them first.",
-                    n=len(waiting),
-                ),
-                details={"encounters": waiting},
-            )
-        db.execute(
-            "UPDATE shifts SET signed_off_at = ?, signed_off_by = ? WHERE id = ?",
-            [_now(), reviewer.id, shift_id],
-        )
-        audit.record(db, reviewer.username, "shift.sign_off", str(shift_id))
-
-
-def unapproved_in_shift(db: sqlite_utils.Database, shift_id: int) -> list[str]:
-    """Return the ids of the shift's encounters that are neither approved nor voided."""
-    marks = ", ".join("?" * len(SIGN_OFF_READY))
-    rows = db.execute(
-        f"SELECT id FROM encounters WHERE shift_id = ? AND status NOT IN ({marks}) ORDER BY created_at",
-        [shift_id, *SIGN_OFF_READY],
-    )
-    return [r[0] for r in rows]
 
 
 def _reviewable(

@@ -14,10 +14,49 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+QUEUE_WARNING_EVERY_S = 60.0
+# asyncore_use_poll stays off: with a few dozen keep-alive connections per process waitress's
+# poll() loop (a new poll object each turn) cost more than select() in the API load bench.
+WAITRESS_OPTIONS: dict[str, Any] = {"ident": "Crewlog"}
+
+
+class EveryMinute(logging.Filter):
+    """Let one record through per QUEUE_WARNING_EVERY_S seconds, counting the ones held back.
+
+    waitress warns "Task queue depth is N" on every request that finds no idle thread; with
+    32 tablets on keep-alive connections that is most requests at peak, and writing each
+    warning costs more than the request's own logging. One a minute keeps the signal.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.clock = clock
+        self.next_at = 0.0
+        self.held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return whether to write the record (the first one in each minute)."""
+        now = self.clock()
+        if now < self.next_at:
+            self.held += 1
+            return False
+        if self.held:
+            record.msg = f"{record.msg} ({self.held} more since the last one written)"
+        self.next_at, self.held = now + QUEUE_WARNING_EVERY_S, 0
+        return True
+
+
+def quiet_queue_warnings() -> None:
+    """Rate-limit waitress's task queue warnings to one a minute (per process)."""
+    queue_log = logging.getLogger("waitress.queue")
+    if not any(isinstance(f, EveryMinute) for f in queue_log.filters):
+        queue_log.addFilter(EveryMinute())
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -51,8 +90,9 @@ def serve(
         if after_fork:
             after_fork()
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly when asked to
+        quiet_queue_warnings()
         with contextlib.suppress(KeyboardInterrupt):
-            waitress.serve(make_app(), sockets=[sock], threads=threads, ident="Crewlog")
+            waitress.serve(make_app(), sockets=[sock], threads=threads, **WAITRESS_OPTIONS)
         return
     children = [_fork_worker(make_app, sock, threads) for _ in range(workers)]
     sock.close()
@@ -70,7 +110,8 @@ def _fork_worker(make_app: Callable[[], Any], sock: socket.socket, threads: int)
     code = 0
     try:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        waitress.serve(make_app(), sockets=[sock], threads=threads, ident="Crewlog")
+        quiet_queue_warnings()
+        waitress.serve(make_app(), sockets=[sock], threads=threads, **WAITRESS_OPTIONS)
     except SystemExit:
         pass
     except BaseException:

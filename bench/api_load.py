@@ -14,10 +14,10 @@ measured window. Two runs, both on the same server:
 - closed loop: each client sends its next submit as soon as the last one is answered.
   Budget: >= 300 submits/s.
 
-Prints p50/p95/p99, submits/s, server and load-generator CPU per submit, and how many
-cores the server, the load generator and every other process kept busy (from /proc: on a
-shared machine the last figure shows how much was left for the server); exits 1 when a
-budget is missed or a submit fails.
+Prints p50/p95/p99, submits/s, server (and its kernel share) and load-generator CPU per
+submit, how many cores the server, the load generator and every other process kept busy
+(from /proc: on a shared machine the last figure shows how much was left for the server)
+and the load average; exits 1 when a budget is missed or a submit fails.
 
     .venv/bin/python bench/api_load.py [--clients 32] [--seconds 12] [--warmup 3] [--rate 10]
         [--mode both|paced|closed] [--workers <cores>] [--threads 8] [--load-processes 2]
@@ -260,13 +260,16 @@ def load_process(plan: Plan, ready: Any, go: Any, start: Any, results: Any) -> N
     results.put(rows)
 
 
-def cpu_seconds(pid: int) -> float:
-    """Return the CPU seconds a process and its children (serving workers) have used (Linux /proc)."""
+def cpu_seconds(pid: int, kinds: tuple[int, ...] = (11, 12)) -> float:
+    """Return the CPU seconds a process and its children (serving workers) have used (Linux /proc).
+
+    `kinds` are the /proc/<pid>/stat fields counted after the name: 11 user time, 12 system time.
+    """
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     children = Path(f"/proc/{pid}/task/{pid}/children")
     kids = [int(c) for c in children.read_text().split()] if children.exists() else []
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(kid) for kid in kids)
+    own = sum(int(fields[k]) for k in kinds) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(kid, kinds) for kid in kids)
 
 
 def machine_busy_seconds() -> float:
@@ -303,10 +306,10 @@ def run(
 
 
 def cpu_during(window: tuple[float, float], pids: list[int]) -> list[float]:
-    """Return the CPU seconds each process, then the whole machine, used in the window."""
+    """Return the CPU seconds each process, then the whole machine, then the first process in the kernel."""
 
     def sample() -> list[float]:
-        return [cpu_seconds(pid) for pid in pids] + [machine_busy_seconds()]
+        return [cpu_seconds(pid) for pid in pids] + [machine_busy_seconds(), cpu_seconds(pids[0], (12,))]
 
     time.sleep(max(0.0, window[0] - time.monotonic()))
     before = sample()
@@ -340,11 +343,14 @@ def report(
         print(f"  only {len(timed)} of the {rate * args.clients * seconds:.0f} submits due were answered")
     print(f"  latency from due time: {spread(due)}")
     print(f"  latency from send:     {spread(sent)}")
-    server, clients, others = used[0], sum(used[1:-1]), used[-1] - sum(used[:-1])
+    server, clients, kernel = used[0], sum(used[1:-2]), used[-1]
+    others = used[-2] - server - clients
     per = 1000 / max(len(answered), 1)
-    print(f"  CPU per submit: server {server * per:.2f} ms, load generator {clients * per:.2f} ms")
+    print(f"  CPU per submit: server {server * per:.2f} ms ({kernel * per:.2f} ms of it in the kernel), "
+          f"load generator {clients * per:.2f} ms")  # fmt: skip
     print(f"  cores busy ({os.cpu_count()} in all): server {server / seconds:.2f}, load generator "
-          f"{clients / seconds:.2f}, other processes {max(0.0, others) / seconds:.2f}")  # fmt: skip
+          f"{clients / seconds:.2f}, other processes {max(0.0, others) / seconds:.2f}; "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     ok = throughput >= RATE_FLOOR and not failed and (not rate or pct(due, 95) <= P95_BUDGET_MS)
     budget = f"p95 <= {P95_BUDGET_MS:g} ms and " if rate else ""
     print(f"  budget: {budget}>= {RATE_FLOOR:g} submits/s, no failures: {'PASS' if ok else 'FAIL'}")

@@ -280,7 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     within = [
         report("template load + validate", *timed(lambda: load_template(path), 20), LOAD_BUDGET_S, 20),
         report("read into a column store", *timed(built, 3), None, 3),
-        report("all metrics, first report over the store (the budget)", *timed(first_report, 3), METRICS_BUDGET_S, 3),
+        report(
+            "all metrics, first report over the store (the budget)",
+            *timed(first_report, 3),
+            METRICS_BUDGET_S,
+            3,
+        ),
         report(
             "all metrics, next report (another quarter)",
             *timed(lambda: compute_held(warm, start=quarter[0], end=quarter[1]), 3),

@@ -10,12 +10,12 @@ derived entry's `when` condition does not hold.
 from __future__ import annotations
 
 import logging
-from collections import ChainMap
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
-from forms.conditions import decode, evaluate, has_real, parse_instant
+from forms.conditions import Predicate, decode, has_real, parse_instant, template_cached, template_predicate
 from forms.model import Derived, Template
 
 log = logging.getLogger(__name__)
@@ -43,21 +43,30 @@ def derive_level(
     `outer` the encounter's derived values, which a row's derived values may start from.
     """
     found: dict[str, Any] = {}
-    scope = ChainMap(found, dict(outer or {}), dict(values))
-    for entry in template.derived:
-        if entry.level != level:
+    scope = {**values, **(outer or {})}  # what a `when` reads: values derived so far win
+    reader = scope if row is None else {**scope, **row}  # what start and end read: the row first
+    for entry, when in level_entries(template, level):
+        if when is not None and not when(scope, row):
             continue
-        if entry.when is not None and not evaluate(entry.when, scope, template, row):
-            continue
-        value = derive_one(entry, _reader(scope, row))
+        value = derive_one(entry, reader)
         if value is not None:
-            found[entry.id] = value
+            found[entry.id] = scope[entry.id] = value
+            if row is not None and entry.id not in row:
+                reader[entry.id] = value
     return found
 
 
-def _reader(scope: Mapping[str, Any], row: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """Return a lookup reading the person row first, then derived values and the encounter."""
-    return scope if row is None else ChainMap(dict(row), dict(scope))
+def level_entries(template: Template, level: str) -> tuple[tuple[Derived, Predicate | None], ...]:
+    """Return the derived entries of one level with their compiled `when`, cached on the template."""
+
+    def build() -> tuple[tuple[Derived, Predicate | None], ...]:
+        return tuple(
+            (d, None if d.when is None else template_predicate(template, d.when))
+            for d in template.derived
+            if d.level == level
+        )
+
+    return template_cached(template, ("derived_level", level), build)
 
 
 def derive_one(entry: Derived, values: Mapping[str, Any]) -> Any:
@@ -76,12 +85,19 @@ def derive_one(entry: Derived, values: Mapping[str, Any]) -> Any:
 def first_instant(names: tuple[str, ...], values: Mapping[str, Any]) -> date | None:
     """Return the first of the named values holding a real date or datetime."""
     for name in names:
-        real = real_value(values.get(name))
-        if isinstance(real, str):
-            parsed = parse_instant(real)
+        stored = values.get(name)
+        real = stored if type(stored) is str else real_value(stored)  # plain text: the common case
+        if real and isinstance(real, str):
+            parsed = _instant(real)
             if parsed is not None:
                 return parsed
     return None
+
+
+@lru_cache(maxsize=4096)
+def _instant(text: str) -> date | None:
+    """Parse a date or datetime once: a record's times are read by several derived entries."""
+    return parse_instant(text)
 
 
 def local_part(kind: str, moment: date) -> str | int:

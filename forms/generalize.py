@@ -22,6 +22,7 @@ RESTRICTED_ZIP3_LIST = "restricted_zip3"
 MIN_KEY_BYTES = 32
 ZIP_PATTERN = re.compile(r"([0-9]{3})[0-9]{2}(-[0-9]{4})?")
 BAND_PATTERN = re.compile(r"([0-9]+)_([0-9]+|plus)")
+SPACE = re.compile(r"\s+")
 
 
 class PayloadError(ValueError):
@@ -44,7 +45,7 @@ class HmacKey:
 
 def keyed_hash(key: HmacKey, purpose: str, value: str) -> str:
     """Return `<key_id>:<hex>` of HMAC-SHA-256 over `<purpose>|<value>` (trimmed, no spaces, upper)."""
-    normalized = re.sub(r"\s+", "", value).upper()
+    normalized = SPACE.sub("", value).upper()
     message = f"{purpose}|{normalized}".encode()
     return f"{key.key_id}:{hmac.new(key.secret, message, hashlib.sha256).hexdigest()}"
 
@@ -53,29 +54,48 @@ def generalize(template: Template, field: Field, stored: Any, key: HmacKey) -> A
     """Return the generalized form of a stored value, NOT values and PNs carried along."""
     if field.generalize is None:
         raise PayloadError(f"field '{field.id}' has no generalize method")
-    method = _method(template, field, key)
+    method = _cached_method(template, field)
     if isinstance(stored, dict):
         if "value" not in stored:
             return dict(stored)
-        return {**stored, "value": method(stored["value"])}
-    return method(stored)
+        return {**stored, "value": method(stored["value"], key)}
+    return method(stored, key)
 
 
-def _method(template: Template, field: Field, key: HmacKey) -> Callable[[Any], Any]:
-    """Return the function mapping one real value (or list of values) for this field."""
+Method = Callable[[Any, HmacKey], Any]
+
+
+def _cached_method(template: Template, field: Field) -> Method:
+    """Return the field's method, built once per template and field (the field kept for identity)."""
+    entry = template.memo.get(("generalize", field.id))
+    if entry is not None and entry[0] is field:
+        return entry[1]  # type: ignore[no-any-return]
+    method = _method(template, field)
+    template.memo[("generalize", field.id)] = (field, method)
+    return method
+
+
+def _method(template: Template, field: Field) -> Method:
+    """Return the function mapping one real value (or list of values) for this field, given the key.
+
+    Built once per template and field: the bands and restricted prefixes are read from the
+    template's code lists here, not on every value.
+    """
     spec = field.generalize
     assert spec is not None
     if spec.method == "age_band":
         bands = age_bands(template, spec.output)
-        return lambda value: _band(field.id, bands, value)
+        return lambda value, _key: _band(field.id, bands, value)
     if spec.method == "zip3":
         restricted = restricted_zip3(template)
-        return lambda value: _zip3(field.id, restricted, value)
+        return lambda value, _key: _zip3(field.id, restricted, value)
     if spec.method == "hmac":
         purpose = spec.purpose or "person"
-        return lambda value: _per_item(value, lambda item: keyed_hash(key, purpose, _text(field.id, item)))
+        return lambda value, key: _per_item(
+            value, lambda item: keyed_hash(key, purpose, _text(field.id, item))
+        )
     if spec.method == "icd10_category":
-        return lambda value: _categories(field.id, value)
+        return lambda value, _key: _categories(field.id, value)
     raise PayloadError(f"field '{field.id}': unknown generalize method '{spec.method}'")
 
 

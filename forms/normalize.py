@@ -15,31 +15,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from forms.auto_values import fill_only_choices, only_choices
 from forms.conditions import Predicate, template_cached, template_predicate
 from forms.model import Answers, Field, Group, Template
 from forms.values import is_blank
 
 MAX_PASSES = 8  # relevance can cascade (A hides B, B hides C); each pass settles one level
 NOT_RECORDED = {"nv": "not_recorded"}
+PLAIN = frozenset({str, int, float, bool, type(None)})  # values json_copy shares as they are
 
 
 def _always(values: Mapping[str, Any], row: Mapping[str, Any] | None) -> bool:
     return True  # the field has no relevance condition
 
 
-def _never(values: Mapping[str, Any], row: Mapping[str, Any] | None) -> bool:
-    return False  # an extended field that is switched off
-
-
 @dataclass(frozen=True)
 class Relevance:
     """When each field applies, for one set of switched-on extended fields, compiled once.
 
-    `top` maps every encounter-level field, and `rows[group]` every field of that group's
-    rows, to a predicate (values, row) -> bool, false for a field that is off and true for
-    one without a relevance condition; both keep the template's field order. `groups` holds
-    each group's relevance, `auto` the enabled fields with an automatic value and its
-    condition, `blank_required` the R fields that take "not recorded" when left blank.
+    `top` maps every enabled encounter-level field, and `rows[group]` every enabled field of
+    that group's rows, to a predicate (values, row) -> bool, true for a field without a
+    relevance condition; both keep the template's field order. `off[None]` and
+    `off[group]` hold the fields switched off (never applicable: dropped wherever they
+    appear). `groups` holds each group's relevance, `auto` the enabled fields with an
+    automatic value and its condition, `blank_required` the enabled R fields that take
+    "not recorded" when left blank.
     """
 
     top: dict[str, Predicate]
@@ -47,6 +47,7 @@ class Relevance:
     groups: dict[str, Predicate]
     auto: tuple[tuple[Field, Predicate], ...]
     blank_required: tuple[Field, ...]
+    off: dict[str | None, frozenset[str]]
 
 
 def relevance(template: Template, extended: frozenset[str]) -> Relevance:
@@ -55,15 +56,15 @@ def relevance(template: Template, extended: frozenset[str]) -> Relevance:
 
 
 def _compile_relevance(template: Template, extended: frozenset[str]) -> Relevance:
-    def test(f: Field) -> Predicate:
-        if not enabled(f, extended):
-            return _never
-        return _always if f.relevant is None else template_predicate(template, f.relevant)
-
     rows: dict[str, dict[str, Predicate]] = {g: {} for g in template.groups}
     top: dict[str, Predicate] = {}
+    off: dict[str | None, set[str]] = {None: set(), **{g: set() for g in template.groups}}
     for f in template.fields.values():
-        (top if f.group is None else rows.setdefault(f.group, {}))[f.id] = test(f)
+        if not enabled(f, extended):
+            off.setdefault(f.group, set()).add(f.id)
+            continue
+        test = _always if f.relevant is None else template_predicate(template, f.relevant)
+        (top if f.group is None else rows.setdefault(f.group, {}))[f.id] = test
     groups = {
         g.id: _always if g.relevant is None else template_predicate(template, g.relevant)
         for g in template.groups.values()
@@ -73,8 +74,60 @@ def _compile_relevance(template: Template, extended: frozenset[str]) -> Relevanc
         for f in template.fields.values()
         if f.auto_value is not None and enabled(f, extended)
     )
-    blank = tuple(f for f in template.fields.values() if f.usage == "R" and "not_recorded" in f.not_values)
-    return Relevance(top, rows, groups, auto, blank)
+    blank = tuple(
+        f
+        for f in template.fields.values()
+        if f.usage == "R" and "not_recorded" in f.not_values and enabled(f, extended)
+    )
+    return Relevance(top, rows, groups, auto, blank, {k: frozenset(v) for k, v in off.items()})
+
+
+def settled_after_setting(template: Template, extended: frozenset[str], name: str) -> bool:
+    """Return whether normalizing again after giving field `name` a value would change nothing.
+
+    True when the field is on, always applies, has no automatic value, no relevance or
+    automatic-value condition reads it, and no only-choice rule fills it or reads it: then,
+    normalize being idempotent, normalize(normalized answers with it set) only copies them.
+    """
+    field = template.fields.get(name)
+    if field is None or not enabled(field, extended) or field.relevant is not None:
+        return False
+    if field.auto_value is not None:
+        return False
+    if any(name in (choice.target, choice.source) for choice in only_choices(template)):
+        return False
+    return name not in condition_reads(template)
+
+
+def condition_reads(template: Template) -> frozenset[str]:
+    """Return every name the template's relevance and automatic-value conditions read (cached)."""
+    return template_cached(template, "condition_reads", lambda: _condition_reads(template))
+
+
+def _condition_reads(template: Template) -> frozenset[str]:
+    names: set[str] = set()
+    conditions = [f.relevant for f in template.fields.values()]
+    conditions += [g.relevant for g in template.groups.values()]
+    conditions += [f.auto_value.get("when") for f in template.fields.values() if f.auto_value]
+    for cond in conditions:
+        _collect_reads(template, cond, names, set())
+    return frozenset(names)
+
+
+def _collect_reads(template: Template, cond: Any, names: set[str], used: set[str]) -> None:
+    if isinstance(cond, list):
+        for item in cond:
+            _collect_reads(template, item, names, used)
+    if not isinstance(cond, Mapping):
+        return
+    if "field" in cond:
+        names.add(str(cond["field"]))
+    for key in ("all", "any", "not"):
+        _collect_reads(template, cond.get(key), names, used)
+    use = cond.get("use")
+    if isinstance(use, str) and use not in used:
+        used.add(use)
+        _collect_reads(template, template.filters.get(use), names, used)
 
 
 def normalize(
@@ -89,12 +142,15 @@ def normalize(
             break
     _number_rows(template, plan, out)
     if finalize:
+        fill_only_choices(template, plan, out)
         _mark_blank_required(template, plan, out)
     return out
 
 
 def json_copy(value: Any) -> Any:
     """Return a deep copy of JSON data (lists and dicts copied, other values shared)."""
+    if type(value) in PLAIN:
+        return value
     if isinstance(value, list):
         return [json_copy(v) for v in value]
     if isinstance(value, dict):
@@ -151,9 +207,10 @@ def _put(target: dict[str, Any], name: str, auto_value: Any) -> bool:
 def _drop_inapplicable(template: Template, plan: Relevance, out: Answers) -> bool:
     """Drop the values and groups that do not apply; return whether anything was dropped."""
     dropped = False
+    off = plan.off[None]
     for name in list(out):
         test = plan.top.get(name)
-        if test is not None and not test(out, None):
+        if (test is not None and not test(out, None)) or name in off:
             del out[name]
             dropped = True
     for group in template.groups.values():
@@ -163,11 +220,11 @@ def _drop_inapplicable(template: Template, plan: Relevance, out: Answers) -> boo
             del out[group.id]
             dropped = True
             continue
-        tests = plan.rows[group.id]
+        tests, off = plan.rows[group.id], plan.off[group.id]
         for row in rows_of(out, group):
             for name in list(row):
                 test = tests.get(name)
-                if test is not None and not test(out, row):
+                if (test is not None and not test(out, row)) or name in off:
                     del row[name]
                     dropped = True
     return dropped

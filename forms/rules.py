@@ -1,4 +1,8 @@
-"""Check the template's cross-field rules (order, not_future, require, ...) on normalized answers."""
+"""Check the template's cross-field rules (order, not_future, require, ...) on normalized answers.
+
+Messages are worded in the language asked for (forms.phrases; the rule's own message and
+the labels from the template's translations), English by default.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,30 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from forms.conditions import decode, has_real, lookup, parse_instant, template_cached, template_predicate
-from forms.messages import Message, Place, said
+from forms.conditions import lookup, parse_instant, template_cached, template_predicate
+from forms.messages import Message, Place, label, rule_message, said
 from forms.model import Answers, Condition, Field, Rule, Template
 from forms.normalize import group_applies, rows_of
+from forms.phrases import ENGLISH, phrase
+from forms.record_rules import DuplicateLookup, Extra, Record, exclusive, real, rows, unique
 
-Record = Mapping[str, Any]
-DuplicateLookup = Callable[[Answers], bool]
 ENCOUNTER_KINDS = frozenset({"rows", "unique", "exclusive", "not_future"})  # each checks every level itself
 ENCOUNTER = Place()
 
 
-def check_rules(template: Template, values: Answers, raw: Mapping[str, Any], *, now: datetime,
-                duplicate_lookup: DuplicateLookup | None = None) -> list[Message]:  # fmt: skip
-    """Return the messages of every cross-field rule that does not hold."""
+def check_rules(
+    template: Template,
+    values: Answers,
+    raw: Mapping[str, Any],
+    *,
+    now: datetime,
+    duplicate_lookup: DuplicateLookup | None = None,
+    lang: str = ENGLISH,
+) -> list[Message]:
+    """Return the messages of every cross-field rule that does not hold, worded in `lang`."""
     messages: list[Message] = []
     places: dict[str, list[tuple[Place, Record | None]]] = {}  # the rows are the same for every rule
-    extra = (raw, now, duplicate_lookup)
+    extra = Extra(raw, now, duplicate_lookup, lang)
     for rule in template.rules:
         check = _KINDS.get(rule.kind)
         if check is None:
@@ -47,14 +58,9 @@ def _places(template: Template, level: str, values: Answers) -> Iterator[tuple[P
             yield Place(group, index), row
 
 
-def _real(stored: Any) -> Any:
-    real = decode(stored)[0]
-    return real if has_real(real) else None
-
-
 def _instant(stored: Any) -> date | datetime | None:
-    real = _real(stored)
-    return parse_instant(real) if isinstance(real, str) else None
+    found = real(stored)
+    return parse_instant(found) if isinstance(found, str) else None
 
 
 def _before(a: date | datetime, b: date | datetime) -> bool:
@@ -82,27 +88,33 @@ def _at(template: Template, place: Place, name: str) -> Place:
     return place if field is not None and field.group is not None else Place()
 
 
-Extra = tuple[Mapping[str, Any], datetime, DuplicateLookup | None]
 Check = Callable[[Template, Rule, Answers, Record | None, Place, Extra], list[Message]]
 
 
 def _order(
-    template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, _: Extra
+    template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, extra: Extra
 ) -> list[Message]:
     present = [(n, t) for n in rule.spec["fields"] if (t := _instant(lookup(n, values, row))) is not None]
-    messages = []
+    messages, lang = [], extra.lang
     for (first, t1), (second, t2) in zip(present, present[1:], strict=False):
         if _before(t2, t1):
-            text = (f"{rule.message}: {template.label(second)} ({_shown(t2, t1)}) is before "
-                    f"{template.label(first)} ({_shown(t1, t2)}). Check the times.")  # fmt: skip
-            messages.append(said(_at(template, place, second), second, text, rule.severity, rule.id))
+            text = phrase(
+                "{message}: {second} ({later}) is before {first} ({earlier}). Check the times.",
+                lang,
+                message=rule_message(rule, lang),
+                second=label(template, second, lang),
+                later=_shown(t2, t1),
+                first=label(template, first, lang),
+                earlier=_shown(t1, t2),
+            )
+            messages.append(said(_at(template, place, second), second, text, rule.severity, rule.id, lang))
     return messages
 
 
 def _not_future(
     template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, extra: Extra
 ) -> list[Message]:
-    now = extra[1] if extra[1].tzinfo is not None else extra[1].replace(tzinfo=UTC)
+    now = extra.now if extra.now.tzinfo is not None else extra.now.replace(tzinfo=UTC)
     latest = now + timedelta(seconds=rule.spec.get("tolerance_s", 0))
     messages = []
     for f in _datetime_fields(template):
@@ -115,9 +127,14 @@ def _not_future(
         for at, r in places:
             moment = _instant(lookup(f.id, values, r) if r is not None else values.get(f.id))
             if isinstance(moment, datetime) and moment.tzinfo is not None and moment > latest:
-                shown = moment.strftime("%Y-%m-%d %H:%M")
-                text = f"{rule.message}: {f.label} ({shown}) is later than now. Check the time."
-                messages.append(said(at, f.id, text, rule.severity, rule.id))
+                text = phrase(
+                    "{message}: {label} ({shown}) is later than now. Check the time.",
+                    extra.lang,
+                    message=rule_message(rule, extra.lang),
+                    label=label(template, f.id, extra.lang),
+                    shown=moment.strftime("%Y-%m-%d %H:%M"),
+                )
+                messages.append(said(at, f.id, text, rule.severity, rule.id, extra.lang))
     return messages
 
 
@@ -129,16 +146,18 @@ def _datetime_fields(template: Template) -> list[Field]:
 
 
 def _require(
-    template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, _: Extra
+    template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, extra: Extra
 ) -> list[Message]:
     when = rule.spec.get("when")
     if when is not None and not template_predicate(template, when)(values, row):
         return []
     if template_predicate(template, rule.spec["then"])(values, row):
         return []
-    name = first_field(rule.spec["then"], template.filters)
-    text = f"{template.label(name)}: {sentence(rule.message)}" if name else sentence(rule.message)
-    return [said(_at(template, place, name) if name else place, name, text, rule.severity, rule.id)]
+    name, said_ = first_field(rule.spec["then"], template.filters), sentence(rule_message(rule, extra.lang))
+    text = f"{label(template, name, extra.lang)}: {said_}" if name else said_
+    return [
+        said(_at(template, place, name) if name else place, name, text, rule.severity, rule.id, extra.lang)
+    ]
 
 
 def sentence(text: str) -> str:
@@ -159,7 +178,7 @@ def first_field(cond: Condition, filters: Mapping[str, Condition], depth: int = 
 
 
 def _max_gap(
-    template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, _: Extra
+    template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, extra: Extra
 ) -> list[Message]:
     start = _first_instant(template, rule.spec["start"], values, row)
     end = _first_instant(template, rule.spec["end"], values, row)
@@ -177,9 +196,16 @@ def _max_gap(
         ).days * 86400
     if gap <= rule.spec["max_s"]:
         return []
-    text = (f"{template.label(end_name)}: {rule.message} ({_duration(gap)} after "
-            f"{template.label(start_name)}). Check the dates.")  # fmt: skip
-    return [said(_at(template, place, end_name), end_name, text, rule.severity, rule.id)]
+    lang = extra.lang
+    text = phrase(
+        "{label}: {message} ({gap} after {start}). Check the dates.",
+        lang,
+        label=label(template, end_name, lang),
+        message=rule_message(rule, lang),
+        gap=_duration(gap, lang),
+        start=label(template, start_name, lang),
+    )
+    return [said(_at(template, place, end_name), end_name, text, rule.severity, rule.id, lang)]
 
 
 def _first_instant(
@@ -195,85 +221,29 @@ def _first_instant(
     return None
 
 
-def _duration(seconds: float) -> str:
+def _duration(seconds: float, lang: str) -> str:
     if seconds >= 2 * 86400:
-        return f"{int(seconds // 86400)} days"
+        return phrase("{n} days", lang, n=int(seconds // 86400))
     if seconds >= 2 * 3600:
-        return f"{int(seconds // 3600)} hours"
-    return f"{int(seconds // 60)} minutes"
+        return phrase("{n} hours", lang, n=int(seconds // 3600))
+    return phrase("{n} minutes", lang, n=int(seconds // 60))
 
 
 def _subset(
-    template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, _: Extra
+    template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, extra: Extra
 ) -> list[Message]:
-    name, of = rule.spec["field"], rule.spec["of"]
-    value, pool = _real(lookup(name, values, row)), _real(lookup(of, values, row))
+    name, of, lang = rule.spec["field"], rule.spec["of"], extra.lang
+    value, pool = real(lookup(name, values, row)), real(lookup(of, values, row))
     if value is None or pool is None or value in (pool if isinstance(pool, list) else [pool]):
         return []
-    text = f"{template.label(name)}: {rule.message} (add it to {template.label(of)}, or change it)."
-    return [said(_at(template, place, name), name, text, rule.severity, rule.id)]
-
-
-def _exclusive(
-    template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, _: Extra
-) -> list[Message]:
-    messages = []
-    for item in rule.spec["items"]:
-        f = template.fields.get(item["field"])
-        group = template.groups.get(f.group or "") if f is not None else None
-        places = (
-            [(Place(), values)]
-            if group is None
-            else [(Place(group, i), r) for i, r in enumerate(rows_of(values, group))]
-        )
-        for at, record in places:
-            chosen = _real(record.get(item["field"]))
-            if isinstance(chosen, list) and item["code"] in chosen and len(chosen) > 1:
-                code = _code_label(template, item["field"], item["code"])
-                label = template.label(item["field"])
-                text = f"{label}: {rule.message}: remove '{code}' or the other choices."
-                messages.append(said(at, item["field"], text, rule.severity, rule.id))
-    return messages
-
-
-def _code_label(template: Template, name: str, code: str) -> str:
-    f = template.fields.get(name)
-    codes = template.code_lists.get(f.code_list or "") if f is not None else None
-    return next((c.label for c in codes.codes if c.code == code), code) if codes is not None else code
-
-
-def _rows(
-    template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, extra: Extra
-) -> list[Message]:
-    group = template.groups[rule.spec["group"]]
-    raw_rows = extra[0].get(group.id)
-    count = len(raw_rows) if isinstance(raw_rows, list) else 0
-    if not group_applies(template, group, values):
-        if count == 0:
-            return []
-        text = (f"{group.label}: {rule.message}. This record should have none: remove the {count} row(s) "
-                "or correct the answers above.")  # fmt: skip
-    elif count < group.min_rows:
-        text = f"{group.label}: {rule.message}. Add at least {group.min_rows}."
-    elif count > group.max_rows:
-        text = f"{group.label}: {rule.message}. Keep at most {group.max_rows}."
-    else:
-        return []
-    return [said(Place(), group.id, text, rule.severity, rule.id)]
-
-
-def _unique(
-    template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, extra: Extra
-) -> list[Message]:
-    lookup_duplicate = extra[2]
-    if lookup_duplicate is None or not lookup_duplicate(values):
-        return []
-    sources = {f.generalize.output: f.id for f in template.fields.values() if f.generalize}
-    names = [sources.get(n, n) for n in rule.spec["fields"]]
-    name = next((n for n in names if n in template.fields and template.fields[n].group is None), None)
-    same = ", ".join(template.label(n) for n in names)
-    text = f"{rule.message}: another record has the same {same}. Check that this is not a duplicate."
-    return [said(Place(), name, text, rule.severity, rule.id)]
+    text = phrase(
+        "{label}: {message} (add it to {of}, or change it).",
+        lang,
+        label=label(template, name, lang),
+        message=rule_message(rule, lang),
+        of=label(template, of, lang),
+    )
+    return [said(_at(template, place, name), name, text, rule.severity, rule.id, lang)]
 
 
 _KINDS: dict[str, Check] = {
@@ -282,7 +252,7 @@ _KINDS: dict[str, Check] = {
     "require": _require,
     "max_gap": _max_gap,
     "subset": _subset,
-    "exclusive": _exclusive,
-    "rows": _rows,
-    "unique": _unique,
+    "exclusive": exclusive,
+    "rows": rows,
+    "unique": unique,
 }

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import sqlite_utils
 
 OUTBOX_STATES = ("pending", "in_flight", "delivered", "quarantined")
@@ -53,18 +54,29 @@ def create_outbox_tables(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def payload_text(payload: dict[str, Any]) -> str:
+    """Return the stored text of a payload: JSON with sorted keys (orjson, or json when it refuses)."""
+    try:
+        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # e.g. an integer beyond 64 bits
+        return json.dumps(payload, sort_keys=True)
+
+
 def enqueue(
-    db: sqlite_utils.Database, encounter_id: str, record_version: int, payload: dict[str, Any]
+    db: sqlite_utils.Database, encounter_id: str, record_version: int, payload: dict[str, Any] | str
 ) -> None:
     """Queue one shaped record version for delivery; a repeat of the same version is ignored.
 
-    The caller owns the transaction (BEGIN IMMEDIATE ... COMMIT); nothing is committed here.
+    `payload` is the shaped record, or its payload_text() encoded before the caller took the
+    write lock. The caller owns the transaction (BEGIN IMMEDIATE ... COMMIT); nothing is
+    committed here.
     """
     now = time.time()
+    text = payload if isinstance(payload, str) else payload_text(payload)
     db.execute(
         "INSERT OR IGNORE INTO outbox (encounter_id, record_version, payload, state, attempts,"
         " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)",
-        [encounter_id, int(record_version), json.dumps(payload, sort_keys=True), now, now, now],
+        [encounter_id, int(record_version), text, now, now, now],
     )
 
 

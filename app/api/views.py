@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request
+import orjson
+from flask import Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -42,11 +43,21 @@ def template() -> Any:
 @bp.post("/encounters")
 def save_encounter() -> Any:
     """Save a draft or finalize an encounter; 201 when created, 200 when updated or resent."""
-    payload = request.get_json(silent=True)
-    if payload is None:
+    result = encounters.save(get_db(), current_user._get_current_object(), _json_body())
+    body = orjson.dumps(result.to_json(), default=str, option=orjson.OPT_SORT_KEYS)
+    return Response(body, status=201 if result.created else 200, mimetype="application/json")
+
+
+def _json_body() -> Any:
+    """Return the request's JSON body (strict JSON: no NaN or Infinity), or raise BadRequest."""
+    if not request.is_json:
         raise BadRequest(_("The body must be JSON (Content-Type: application/json)."))
-    result = encounters.save(get_db(), current_user, payload)
-    return jsonify(result.to_json()), 201 if result.created else 200
+    try:
+        return orjson.loads(request.get_data(cache=False))
+    except orjson.JSONDecodeError as error:
+        raise BadRequest(
+            _("The body must be JSON (Content-Type: application/json): %(problem)s.", problem=str(error))
+        ) from None
 
 
 @bp.get("/encounters/<encounter_id>")

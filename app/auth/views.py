@@ -33,6 +33,8 @@ def login() -> Any:
         form.password.data or "",
         max_failures=security["login_max_failures"],
         lockout_minutes=security["lockout_minutes"],
+        address=_client_address(security["trusted_proxies"]),
+        address_max_failures=security["address_max_failures"],
     )
     if outcome.user is None:
         flash(_refusal(outcome), "error")
@@ -42,10 +44,24 @@ def login() -> Any:
     return redirect(_next_page(outcome.user.role))
 
 
+def _client_address(trusted_proxies: int) -> str | None:
+    """Return the address login throttling counts this request under."""
+    forwarded = request.headers.get("X-Forwarded-For") if trusted_proxies else None
+    return lockout.client_address(request.remote_addr, forwarded, trusted_proxies)
+
+
 def _refusal(outcome: lockout.LoginOutcome) -> str:
     if outcome.locked_until is None:
         return str(_("Wrong username or password. Check both and try again."))
     when = format_datetime(outcome.locked_until, "short")
+    if outcome.address_locked:
+        return str(
+            _(
+                "Too many failed logins from this network address, whatever the username. "
+                "You can try again after %(when)s, or ask an admin.",
+                when=when,
+            )
+        )
     return str(_("Too many failed attempts. You can try again after %(when)s.", when=when))
 
 

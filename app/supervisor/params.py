@@ -15,6 +15,7 @@ from app.errors import BadRequest
 from forms.builder import zone_named
 
 MAX_RANGE_DAYS = 3660
+MAX_OVERDUE_HOURS = 24 * 30
 
 
 def settings() -> dict[str, Any]:
@@ -84,6 +85,12 @@ def unit_id(db: sqlite_utils.Database, args: Mapping[str, str]) -> int | None:
             details={"field": "unit"},
         )
     return unit.id
+
+
+def overdue_hours(args: Mapping[str, str]) -> int:
+    """Return after how many hours an open draft is overdue: ?overdue_h=, else the setting."""
+    default = int(settings()["review"]["draft_overdue_hours"])
+    return whole_number(args, "overdue_h", default, 1, max(MAX_OVERDUE_HOURS, default))
 
 
 def whole_number(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

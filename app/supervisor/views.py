@@ -15,6 +15,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app import audit, dashboard, encounter_store, encounters, review, template_versions, units
+from app import sign_off as shift_sign_off
 from app.db import get_db
 from app.errors import CrewlogError
 from app.roles import REVIEWERS
@@ -23,7 +24,6 @@ from app.supervisor.record_view import Reader, answer_blocks, local_time, revisi
 from sync.status import sync_status
 
 PII_ROLES = REVIEWERS  # who may reveal identifying answers on the review page
-DRAFT_OVERDUE_HOURS = 24
 SHIFT_LOG_DAYS = 14
 
 Page = str | Response | tuple[str, int]
@@ -70,7 +70,7 @@ def shifts() -> str:
     db = get_db()
     start, end = params.date_range(request.args, SHIFT_LOG_DAYS)
     unit = params.unit_id(db, request.args)
-    hours = params.whole_number(request.args, "overdue_h", DRAFT_OVERDUE_HOURS, 1, 24 * 30)
+    hours = params.overdue_hours(request.args)
     _refresh_payloads()
     rows = shift_log.list_shifts(db, start, end, unit, params.zone(), hours, datetime.now(UTC))
     return render_template(
@@ -97,16 +97,17 @@ def _shift_page(shift_id: int, problem: str | None = None, code: int = 200) -> P
     if header is None:
         abort(404)
     template = _active()
-    rows = shift_log.shift_encounters(db, template, shift_id, DRAFT_OVERDUE_HOURS, datetime.now(UTC))
+    hours = params.overdue_hours(request.args)
+    rows = shift_log.shift_encounters(db, template, shift_id, hours, datetime.now(UTC))
     html = render_template(
         "supervisor/shift.html",
         shift=header,
         encounters=rows,
         reader=_reader(False),
         template=template,
-        waiting=review.unapproved_in_shift(db, shift_id),
+        waiting=shift_sign_off.unapproved_in_shift(db, shift_id),
         problem=problem,
-        hours=DRAFT_OVERDUE_HOURS,
+        hours=hours,
     )
     return html, code
 
@@ -115,7 +116,7 @@ def _shift_page(shift_id: int, problem: str | None = None, code: int = 200) -> P
 def sign_off(shift_id: int) -> Page:
     """Sign off a shift once every encounter in it is approved or voided."""
     try:
-        review.sign_off_shift(get_db(), _user(), shift_id)
+        shift_sign_off.sign_off_shift(get_db(), _user(), shift_id)
     except CrewlogError as refused:
         return _shift_page(shift_id, refused.message, refused.code)
     flash(_("Shift signed off."), "ok")

@@ -7,14 +7,20 @@ call) at a given local time with a given response time, client and outcome.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
+import pytest
+import sqlite_utils
+from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import ApiClient, valid_answers
+from app import db as app_db
+from tests.conftest import PERSONAS, ApiClient, AuthActions, add_personas, make_app, valid_answers
 
 MOUNTAIN = timezone(timedelta(hours=-7))  # November in America/Denver (the agency's zone)
 
@@ -92,3 +98,24 @@ def page_token(client: FlaskClient, path: str) -> str:
 def post_form(api: ApiClient, path: str, data: dict[str, Any]) -> Any:
     """Post a supervisor form with a fresh CSRF token, as the browser does."""
     return api.client.post(path, data={"csrf_token": api.refresh_token(), **data})
+
+
+def program_app(instance: Path, monkeypatch: pytest.MonkeyPatch, **sections: Any) -> Flask:
+    """Return a testing app with these settings sections, every persona in place, no CREWLOG_* leaking in."""
+    for name in [n for n in os.environ if n.startswith("CREWLOG_")]:
+        monkeypatch.delenv(name)
+    application = make_app(instance, **sections)
+    add_personas(application)
+    return application
+
+
+def log_in(application: Flask, persona: str) -> ApiClient:
+    """Return an API client logged in as a persona of this app."""
+    client = application.test_client()
+    assert AuthActions(client).login(persona).status_code == 302
+    return ApiClient(client, PERSONAS[persona])
+
+
+def connect(application: Flask) -> sqlite_utils.Database:
+    """Return a connection to the app's database file."""
+    return app_db.connect(application.config["DATABASE"])

@@ -148,6 +148,27 @@ def test_unknown_template_version_is_refused_with_a_clear_message(login_as: Any)
     assert response.status_code == 422 and "1999.9" in response.get_json()["message"]
 
 
+def test_numbers_json_does_not_allow_are_refused_naming_the_problem(login_as: Any) -> None:
+    api = login_as("responder")
+    api.refresh_token()
+    body = json.dumps(encounter_body({"persons": [{"age_years": float("nan")}]}))
+    response = api.client.post(
+        "/api/v1/encounters", data=body, content_type="application/json", headers={"X-CSRFToken": api.token}
+    )
+    assert response.status_code == 400
+    message = response.get_json()["message"]
+    assert "must be JSON" in message and f"column {body.index('NaN') + 1}" in message  # points at NaN
+
+
+def test_a_csrf_token_works_only_with_the_session_it_was_issued_to(login_as: Any) -> None:
+    rita, ray = login_as("responder"), login_as("responder2")
+    assert rita.save({"call_source": "911"}).status_code == 201
+    assert rita.save({"call_source": "988"}).status_code == 201  # the same token, accepted again
+    ray.token = rita.token
+    refused = ray.save({"call_source": "911"})
+    assert refused.status_code == 400 and refused.get_json()["error"] == "csrf"
+
+
 def test_oversize_body_is_a_413_json(login_as: Any) -> None:
     api = login_as("responder")
     answers = {"narrative": "x" * (600 * 1024)}

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 from flask import Flask
 from flask.testing import FlaskClient
@@ -109,6 +110,32 @@ def test_activity_keeps_the_session_alive(auth: AuthActions, client: FlaskClient
     with client.session_transaction() as session:
         session["seen_at"] = time.time() - 29 * 60
     assert client.get("/api/v1/encounters?mine=1").status_code == 200
+    assert client.get("/api/v1/encounters?mine=1").status_code == 200
+
+
+def test_the_same_session_cookie_sent_again_after_the_idle_limit_is_refused(
+    auth: AuthActions, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth.login("responder")
+    assert client.get("/api/v1/encounters?mine=1").status_code == 200  # the server has seen this cookie
+    later = time.time() + 31 * 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = client.get("/api/v1/encounters?mine=1")
+    assert response.status_code == 401 and response.get_json()["details"] == {"reason": "session_expired"}
+
+
+def test_the_session_cookie_is_renewed_only_when_activity_moves_the_idle_clock(
+    auth: AuthActions, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth.login("responder")
+    first = client.get("/api/v1/encounters?mine=1")
+    assert "Set-Cookie" not in first.headers  # nothing changed: the tablet keeps its cookie
+    later = time.time() + 20 * 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    renewed = client.get("/api/v1/encounters?mine=1")
+    assert renewed.status_code == 200 and "crewlog_session=" in renewed.headers["Set-Cookie"]
+    even_later = later + 20 * 60  # 40 minutes after login, 20 after the last activity
+    monkeypatch.setattr(time, "time", lambda: even_later)
     assert client.get("/api/v1/encounters?mine=1").status_code == 200
 
 

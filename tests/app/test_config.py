@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from app.config import SETTINGS, ConfigError, load_settings, render_docs, render_example
+from app.config import SETTINGS, ConfigError, load_settings
+from app.config_docs import render_docs, render_example
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,3 +133,18 @@ def test_unknown_extended_field_in_settings_stops_the_app(tmp_path: Path) -> Non
                 "template": {"extended_fields": ["street_adress"]},
             }
         )
+
+
+def test_a_setting_below_its_smallest_value_is_refused_naming_it(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.toml", "[review]\ndraft_overdue_hours = 0\n")
+    with pytest.raises(ConfigError, match=r"\[review\] draft_overdue_hours must be 1 or more, got 0"):
+        load_settings(config, env={})
+    with pytest.raises(ConfigError, match="CREWLOG_SECURITY_ADDRESS_MAX_FAILURES must be 0 or more, got -1"):
+        load_settings(None, env={"CREWLOG_SECURITY_ADDRESS_MAX_FAILURES": "-1"})
+
+
+def test_review_and_throttling_settings_have_their_documented_defaults() -> None:
+    settings = load_settings(None, env={})
+    assert settings["review"]["draft_overdue_hours"] == 24
+    assert settings["security"]["address_max_failures"] == 20
+    assert settings["security"]["trusted_proxies"] == 0
