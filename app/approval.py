@@ -66,6 +66,8 @@ def queue_approved(
             " AND attempts = 0",
             [encounter_id, record_version],
         )
+        # the dashboard and the state CSV export re-shape the approved answers (app.dashboard)
+        db.execute("INSERT OR IGNORE INTO metric_stale (encounter_id) VALUES (?)", [encounter_id])
     encounters.enqueue_for_state(db, encounter_id, record_version, payload)
 
 

@@ -47,7 +47,7 @@ from forms.suppression import DEFAULT_SUPPRESS_BELOW, suppress
 
 log = logging.getLogger(__name__)
 
-FINALIZED = ("final", "amended", "voided")
+FINALIZED = ("final", "amended", "approved", "voided")  # revision statuses a kept payload is shaped from
 WEEKLY_METRICS = ("encounter_volume", "response_time")  # normative metric ids (standard template 6.2)
 QUALITY_LEVELS = ("M", "R", "Rec")
 REFRESH_BATCH = 200

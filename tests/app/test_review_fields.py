@@ -145,3 +145,18 @@ def test_without_the_review_fields_switched_on_approval_changes_no_answers(
     assert "reviewed_by_role" not in outbox(db, encounter_id)[1]
     status = db.execute("SELECT status, revision FROM encounters WHERE id = ?", [encounter_id]).fetchone()
     assert tuple(status) == ("approved", 1)
+
+
+def test_the_dashboard_and_state_export_keep_the_approved_payload(
+    app: Flask, login_as: Any, db: sqlite_utils.Database
+) -> None:
+    from app import dashboard
+
+    rita, sam = login_as("responder"), login_as("supervisor")
+    encounter_id = finalize(rita, valid_answers())
+    approve(sam, encounter_id)
+    sam.get("/supervisor/")  # re-shapes what approval marked
+    dashboard.refresh_payloads(db, app.extensions["crewlog.records"])
+    kept = db.execute("SELECT payload FROM metric_records WHERE encounter_id = ?", [encounter_id]).fetchone()
+    assert json.loads(kept[0])["reviewed_by_role"] == "supervisor"
+    assert "reviewed_at" not in json.loads(kept[0])
