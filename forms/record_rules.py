@@ -6,10 +6,10 @@ Also the types every rule check shares (forms.rules runs them all).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from forms.conditions import decode, has_real
+from forms.conditions import decode, has_real, parse_instant
 from forms.messages import Message, Place, code_label, group_label, label, rule_message, said
 from forms.model import Answers, Rule, Template
 from forms.normalize import group_applies, rows_of
@@ -20,12 +20,30 @@ DuplicateLookup = Callable[[Answers], bool]
 
 
 class Extra(NamedTuple):
-    """What some rules need besides the answers: the raw answers, now, a duplicate lookup, a language."""
+    """What some rules need besides the answers: the raw answers, now, a duplicate lookup, a language.
+
+    `instants` caches the dates and times parsed from this record's answers (see `instant`).
+    """
 
     raw: Mapping[str, Any]
     now: datetime
     duplicate_lookup: DuplicateLookup | None
     lang: str
+    instants: dict[str, date | datetime | None]
+
+    def instant(self, stored: Any) -> date | datetime | None:
+        """Return the date or time a stored answer holds, or None; each text is parsed once per record."""
+        if type(stored) is not str:
+            if stored is None:
+                return None
+            stored = real(stored)
+            if not isinstance(stored, str):
+                return None
+        try:
+            return self.instants[stored]
+        except KeyError:
+            parsed = self.instants[stored] = parse_instant(stored) if stored else None
+            return parsed
 
 
 def real(stored: Any) -> Any:

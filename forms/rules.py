@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from forms.conditions import lookup, parse_instant, template_cached, template_predicate
+from forms.conditions import lookup, template_cached, template_predicate
 from forms.messages import Message, Place, label, rule_message, said
-from forms.model import Answers, Condition, Field, Rule, Template
+from forms.model import Answers, Condition, Field, Group, Rule, Template
 from forms.normalize import group_applies, rows_of
 from forms.phrases import ENGLISH, phrase
 from forms.record_rules import DuplicateLookup, Extra, Record, exclusive, real, rows, unique
@@ -33,11 +33,8 @@ def check_rules(
     """Return the messages of every cross-field rule that does not hold, worded in `lang`."""
     messages: list[Message] = []
     places: dict[str, list[tuple[Place, Record | None]]] = {}  # the rows are the same for every rule
-    extra = Extra(raw, now, duplicate_lookup, lang)
-    for rule in template.rules:
-        check = _KINDS.get(rule.kind)
-        if check is None:
-            continue  # schema rules shape the field checks; unknown kinds never load
+    extra = Extra(raw, now, duplicate_lookup, lang, {})
+    for rule, check in _checks(template):
         if rule.kind in ENCOUNTER_KINDS:
             messages += check(template, rule, values, None, ENCOUNTER, extra)
             continue
@@ -48,6 +45,19 @@ def check_rules(
     return messages
 
 
+def _checks(template: Template) -> list[tuple[Rule, Check]]:
+    """Return each rule with its check, conditions compiled once (cached on the template)."""
+
+    def build() -> list[tuple[Rule, Check]]:
+        found = [
+            (r, _require_check(template, r) if r.kind == "require" else _KINDS.get(r.kind))
+            for r in template.rules
+        ]
+        return [(r, check) for r, check in found if check is not None]  # schema rules shape the field checks
+
+    return template_cached(template, "rule_checks", build)
+
+
 def _places(template: Template, level: str, values: Answers) -> Iterator[tuple[Place, Record | None]]:
     group = template.groups.get(level)
     if group is None:
@@ -56,11 +66,6 @@ def _places(template: Template, level: str, values: Answers) -> Iterator[tuple[P
     if group_applies(template, group, values):
         for index, row in enumerate(rows_of(values, group)):
             yield Place(group, index), row
-
-
-def _instant(stored: Any) -> date | datetime | None:
-    found = real(stored)
-    return parse_instant(found) if isinstance(found, str) else None
 
 
 def _before(a: date | datetime, b: date | datetime) -> bool:
@@ -88,13 +93,15 @@ def _at(template: Template, place: Place, name: str) -> Place:
     return place if field is not None and field.group is not None else Place()
 
 
+Instant = Callable[[Any], date | datetime | None]
 Check = Callable[[Template, Rule, Answers, Record | None, Place, Extra], list[Message]]
 
 
 def _order(
     template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, extra: Extra
 ) -> list[Message]:
-    present = [(n, t) for n in rule.spec["fields"] if (t := _instant(lookup(n, values, row))) is not None]
+    instant = extra.instant
+    present = [(n, t) for n in rule.spec["fields"] if (t := instant(lookup(n, values, row))) is not None]
     messages, lang = [], extra.lang
     for (first, t1), (second, t2) in zip(present, present[1:], strict=False):
         if _before(t2, t1):
@@ -116,43 +123,61 @@ def _not_future(
 ) -> list[Message]:
     now = extra.now if extra.now.tzinfo is not None else extra.now.replace(tzinfo=UTC)
     latest = now + timedelta(seconds=rule.spec.get("tolerance_s", 0))
-    messages = []
-    for f in _datetime_fields(template):
-        group = template.groups.get(f.group or "")
-        places = (
-            [(Place(), None)]
-            if group is None
-            else [(Place(group, i), r) for i, r in enumerate(rows_of(values, group))]
-        )
-        for at, r in places:
-            moment = _instant(lookup(f.id, values, r) if r is not None else values.get(f.id))
+    messages, instant, rows = [], extra.instant, {}
+    for f, group in _datetime_fields(template):
+        if group is None:
+            found = [(Place(), instant(values.get(f.id)))]
+        else:
+            if group.id not in rows:
+                rows[group.id] = rows_of(values, group)
+            found = [
+                (Place(group, i), instant(lookup(f.id, values, r))) for i, r in enumerate(rows[group.id])
+            ]
+        for at, moment in found:
             if isinstance(moment, datetime) and moment.tzinfo is not None and moment > latest:
-                text = phrase(
-                    "{message}: {label} ({shown}) is later than now. Check the time.",
-                    extra.lang,
-                    message=rule_message(rule, extra.lang),
-                    label=label(template, f.id, extra.lang),
-                    shown=moment.strftime("%Y-%m-%d %H:%M"),
-                )
-                messages.append(said(at, f.id, text, rule.severity, rule.id, extra.lang))
+                messages.append(_in_future(template, rule, at, f.id, moment, extra.lang))
     return messages
 
 
-def _datetime_fields(template: Template) -> list[Field]:
-    """Return the template's datetime fields (cached on the template)."""
+def _in_future(template: Template, rule: Rule, at: Place, name: str, moment: datetime, lang: str) -> Message:
+    text = phrase(
+        "{message}: {label} ({shown}) is later than now. Check the time.",
+        lang,
+        message=rule_message(rule, lang),
+        label=label(template, name, lang),
+        shown=moment.strftime("%Y-%m-%d %H:%M"),
+    )
+    return said(at, name, text, rule.severity, rule.id, lang)
+
+
+def _datetime_fields(template: Template) -> list[tuple[Field, Group | None]]:
+    """Return the template's datetime fields, each with its repeat group (cached on the template)."""
     return template_cached(
-        template, "datetime_fields", lambda: [f for f in template.fields.values() if f.type == "datetime"]
+        template,
+        "datetime_fields",
+        lambda: [
+            (f, template.groups.get(f.group or "")) for f in template.fields.values() if f.type == "datetime"
+        ],
     )
 
 
-def _require(
-    template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, extra: Extra
-) -> list[Message]:
-    when = rule.spec.get("when")
-    if when is not None and not template_predicate(template, when)(values, row):
-        return []
-    if template_predicate(template, rule.spec["then"])(values, row):
-        return []
+def _require_check(template: Template, rule: Rule) -> Check:
+    """Return the check of a require rule, its `when` and `then` conditions compiled once."""
+    when = None if rule.spec.get("when") is None else template_predicate(template, rule.spec["when"])
+    then = template_predicate(template, rule.spec["then"])
+
+    def check(
+        template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, extra: Extra
+    ) -> list[Message]:
+        if (when is not None and not when(values, row)) or then(values, row):
+            return []
+        return _unmet(template, rule, place, extra)
+
+    return check
+
+
+def _unmet(template: Template, rule: Rule, place: Place, extra: Extra) -> list[Message]:
+    """Return the message of a require rule whose `then` does not hold."""
     name, said_ = first_field(rule.spec["then"], template.filters), sentence(rule_message(rule, extra.lang))
     text = f"{label(template, name, extra.lang)}: {said_}" if name else said_
     return [
@@ -180,8 +205,8 @@ def first_field(cond: Condition, filters: Mapping[str, Condition], depth: int = 
 def _max_gap(
     template: Template, rule: Rule, values: Answers, row: Record | None, place: Place, extra: Extra
 ) -> list[Message]:
-    start = _first_instant(template, rule.spec["start"], values, row)
-    end = _first_instant(template, rule.spec["end"], values, row)
+    start = _first_instant(template, rule.spec["start"], values, row, extra.instant)
+    end = _first_instant(template, rule.spec["end"], values, row, extra.instant)
     if start is None or end is None:
         return []
     (start_name, t1), (end_name, t2) = start, end
@@ -209,16 +234,29 @@ def _max_gap(
 
 
 def _first_instant(
-    template: Template, names: Any, values: Answers, row: Record | None
+    template: Template, names: Any, values: Answers, row: Record | None, instant: Instant
 ) -> tuple[str, date | datetime] | None:
     """Return the first name with a date or time, reading a local-date derived value from its start."""
+    local = _local_sources(template)
     for name in [names] if isinstance(names, str) else names:
-        derived = next((d for d in template.derived if d.id == name and d.kind.startswith("local_")), None)
-        for source in derived.start if derived else (name,):
-            moment = _instant(lookup(source, values, row))
+        for source in local.get(name, (name,)):
+            moment = instant(lookup(source, values, row))
             if moment is not None:
                 return source, moment
     return None
+
+
+def _local_sources(template: Template) -> dict[str, tuple[str, ...]]:
+    """Return the start names of each local-date derived value (the first of an id wins; cached)."""
+
+    def build() -> dict[str, tuple[str, ...]]:
+        found: dict[str, tuple[str, ...]] = {}
+        for d in template.derived:
+            if d.kind.startswith("local_"):
+                found.setdefault(d.id, tuple(d.start))
+        return found
+
+    return template_cached(template, "local_date_sources", build)
 
 
 def _duration(seconds: float, lang: str) -> str:
@@ -249,7 +287,6 @@ def _subset(
 _KINDS: dict[str, Check] = {
     "order": _order,
     "not_future": _not_future,
-    "require": _require,
     "max_gap": _max_gap,
     "subset": _subset,
     "exclusive": exclusive,

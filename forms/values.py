@@ -37,6 +37,42 @@ def value_problem(field: Field, value: Any, template: Template) -> str | None:
     )
 
 
+def fitting(field: Field, template: Template) -> Callable[[Any], bool]:
+    """Return a fast test: does a plain, non-blank value fit the field (as plain_problem says)?
+
+    Built once per field (validation caches it per template): code sets and patterns are
+    looked up here instead of on every value.
+    """
+    codes = template.code_lists.get(field.code_list or "")
+    plain = codes is not None and not codes.external
+    code_set = codes.code_set if codes is not None else frozenset()
+    if field.type == "enum" and plain:
+        return lambda v: isinstance(v, str) and v in code_set
+    if field.type == "multi_enum" and plain:
+        return lambda v: (
+            isinstance(v, list)
+            and all(isinstance(c, str) and c in code_set for c in v)
+            and (len(set(v)) == len(v))
+        )
+    if field.type == "text":
+        return _text_fits(field)
+    if field.type == "boolean":
+        return lambda v: isinstance(v, bool)
+    if field.type == "integer":
+        return lambda v: isinstance(v, int) and not isinstance(v, bool) and _in_range(field, v)
+    check = _TYPE_CHECKS[field.type]
+    return lambda v: check(field, v, template) is None
+
+
+def _text_fits(field: Field) -> Callable[[Any], bool]:
+    longest, pattern = field.max_length, re.compile(field.pattern) if field.pattern is not None else None
+    return lambda v: (
+        isinstance(v, str)
+        and (longest is None or len(v) <= longest)
+        and (pattern is None or pattern.fullmatch(v) is not None)
+    )
+
+
 def _code_problem(code: Any, kind: str, template: Template) -> str | None:
     known = template.not_values.get(code) if isinstance(code, str) else None
     if known is not None and known.kind == kind:

@@ -107,7 +107,7 @@ def test_records_that_are_not_objects_or_lack_an_id_are_counted_as_skipped(
     shipped: Template, records: list[dict[str, Any]]
 ) -> None:
     store = ColumnStore(shipped)
-    store.add([records[0], "not a record", {"record_version": 1}, {**records[1], "record_version": "2"}])
+    store.add([records[0], "not a record", {"record_version": 1}, {**records[1], "record_version": "2"}])  # type: ignore[list-item]
     period = compute_held(store, now=NOW)["period"]
     assert (period["records"], period["skipped_records"], period["encounters"]) == (4, 3, 1)
 
