@@ -101,7 +101,7 @@ def _shape(db: sqlite_utils.Database, encounter_id: str, ctx: RecordContext) -> 
     """Return the kept row of an encounter's latest finalized revision, or None when there is none."""
     row = db.execute(
         "SELECT e.record_version, e.unit_id, e.encounter_date, e.template_id,"
-        " e.template_version, r.answers FROM encounters e"
+        " e.template_version, r.answers, r.revision FROM encounters e"
         " JOIN encounter_revisions r ON r.encounter_id = e.id"
         f" WHERE e.id = ? AND r.status IN ({', '.join('?' * len(FINALIZED))})"
         " ORDER BY r.revision DESC LIMIT 1",
@@ -117,6 +117,7 @@ def _shape(db: sqlite_utils.Database, encounter_id: str, ctx: RecordContext) -> 
         return None
     return {
         "record_version": row[0],
+        "revision": row[6],
         "unit_id": row[1],
         "encounter_date": row[2],
         "payload": json.dumps(payload, separators=(",", ":")),
@@ -124,9 +125,19 @@ def _shape(db: sqlite_utils.Database, encounter_id: str, ctx: RecordContext) -> 
 
 
 def _keep(db: sqlite_utils.Database, encounter_id: str, entry: dict[str, Any] | None) -> None:
-    """Store a shaped payload unless a newer version was saved meanwhile (it stays marked)."""
-    current = db.execute("SELECT record_version FROM encounters WHERE id = ?", [encounter_id]).fetchone()
-    if entry is not None and (current is None or current[0] != entry["record_version"]):
+    """Store a shaped payload unless a newer version or revision was saved meanwhile (it stays marked).
+
+    An approval adds a revision to the same version: a shaping that read the revision before
+    it must not consume the mark the approval set.
+    """
+    current = db.execute(
+        "SELECT record_version, (SELECT max(revision) FROM encounter_revisions WHERE encounter_id = ?"
+        f" AND status IN ({', '.join('?' * len(FINALIZED))})) FROM encounters WHERE id = ?",
+        [encounter_id, *FINALIZED, encounter_id],
+    ).fetchone()
+    if entry is not None and (
+        current is None or tuple(current) != (entry["record_version"], entry["revision"])
+    ):
         return
     db.execute("DELETE FROM metric_stale WHERE encounter_id = ?", [encounter_id])
     if entry is None:
