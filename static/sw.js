@@ -54,11 +54,12 @@ self.addEventListener("fetch", (event) => {
 });
 
 // Network first; offline, the stored blank form (any query) or the offline page. On a weak signal
-// the stored blank form is shown after a few seconds instead of a spinner.
+// the stored blank form is shown after a few seconds instead of a spinner. The request is sent
+// before the cache is read, so that offline the stored form is ready as soon as the request fails.
 async function page(request, url) {
-  const stored = request.method === "GET" && BUILD.pages.includes(url.pathname) ? await caches.match(url.pathname, { cacheName: PAGES }) : null;
   const network = fetch(request);
   network.catch(() => {}); // a late failure after the stored page was shown is fine
+  const stored = request.method === "GET" && BUILD.pages.includes(url.pathname) ? await caches.match(url.pathname, { cacheName: PAGES }) : null;
   try {
     if (!stored) return await network;
     return await Promise.race([network, new Promise((resolve) => setTimeout(() => resolve(stored), 4000))]);

@@ -28,6 +28,7 @@ SHELL_STATIC = (
     "js/offline/status.js",
     "js/offline/encounter.js",
     "js/offline/finalize.js",
+    "js/offline/drafts.js",
     "js/offline/answers.js",
     "icons/icon.svg",
     "icons/icon-192.png",

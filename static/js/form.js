@@ -76,11 +76,19 @@ function hide(el, hidden) {
 // Set an automatic value (plain, or a NOT value / PN code) on a field's chips or select.
 function setValue(wrap, value) {
   const code = value && typeof value === "object" ? value.nv || value.pn : null;
+  if (code) unpack(wrap);
   const selector = code ? `input[name$="__nv"][value="${CSS.escape(code)}"]` : `[value="${CSS.escape(String(value))}"]`;
   const target = wrap.querySelector(selector);
   if (target?.tagName === "OPTION") target.selected = true;
   else if (target && !target.checked) target.checked = true;
 }
+
+// Make elements of markup sent as text (<noscript>): "Other answers" (fields.html), and rows of a
+// group that does not apply yet (encounter.html).
+function unpack(within, selector = "noscript") {
+  for (const text of within.querySelectorAll(selector)) text.outerHTML = text.textContent;
+}
+const ROWS_AS_TEXT = "[data-rows] > noscript";
 
 // Return the current wall-clock time in a time zone as YYYY-MM-DDTHH:MM:SS.
 function wallClock(timeZone) {
@@ -127,6 +135,7 @@ function removeRow(group, row) {
 // Lay out the rows of a draft being restored (the offline module sends {group: [index, ...]}):
 // blank rows with those indexes, which it then fills in.
 function onRows(event) {
+  unpack(form, ROWS_AS_TEXT); // rows are copied below
   for (const group of form.querySelectorAll("[data-group]")) {
     const indexes = event.detail[group.dataset.group];
     if (!indexes) continue;
@@ -136,6 +145,7 @@ function onRows(event) {
     holder.innerHTML = indexes.map(make).join("");
     numberRows(group);
   }
+  unpack(form); // the draft may hold other answers
 }
 
 // Return (index) => a group's blank row HTML, copied once from a row on the page, or from the
@@ -153,6 +163,7 @@ function rowMaker(group) {
 // Copy a row without answers or messages, its names and ids numbered "__index__".
 function blankCopy(source, group) {
   const row = source.cloneNode(true);
+  unpack(row); // its "Other answers" are numbered below too
   row.querySelectorAll("[data-msg], [data-offline-msg], .not-relevant-note, datalist").forEach((el) => el.remove());
   const from = `${group}-${row.dataset.row}-`;
   for (const el of [row, ...row.querySelectorAll("*")]) {
@@ -203,6 +214,9 @@ if (form) {
   form.addEventListener("change", applyRelevance);
   form.addEventListener("input", applyRelevance);
   form.addEventListener("rows", onRows);
+  form.addEventListener("toggle", (event) => unpack(event.target), true);
+  // Rows sent as text are unpacked at the first touch: a draft holds them as ever.
+  for (const type of ["pointerdown", "keydown", "focusin", "change"]) form.addEventListener(type, () => unpack(form, ROWS_AS_TEXT), true);
   form.querySelectorAll("[data-group]").forEach(numberRows);
   applyRelevance();
 }

@@ -1,6 +1,7 @@
 # ruff: noqa: F811  (test arguments name the fixtures imported from tests.browser.fixtures)
 """The encounter form in a real browser: Enter never removes or adds a person, new person rows
-start blank, a draft brings its people back, and without JavaScript rows still change by posting."""
+start blank, a draft brings its people back (also one begun before the people section applied),
+and without JavaScript rows still change by posting."""
 
 from __future__ import annotations
 
@@ -107,6 +108,23 @@ def test_a_draft_with_two_people_comes_back_after_a_reload(context: Any) -> None
     assert page.inner_text("#persons-1-title") == "Person 2"
     assert page.input_value("#persons-0-age_years") == "41"
     assert page.input_value("#persons-1-age_years") == "12"
+
+
+def test_a_draft_begun_before_contact_was_made_still_has_its_person(context: Any) -> None:
+    page = context.new_page()
+    crew.log_in(page, "responder")
+    page.goto("/encounters/new?new=1")
+    crew.wait_ready(page)
+    assert not page.is_visible("#group-persons")  # people served do not apply yet
+    crew.choose(page, "call_source", "911")
+    page.wait_for_timeout(500)  # autosave waits for a pause in changes
+    page.goto("/encounters/new")  # the unfinished draft comes back
+    crew.wait_ready(page)
+    assert "unfinished draft" in page.inner_text("[data-offline-notice]")
+    crew.choose(page, "unit_disposition", "contact_made")
+    assert page.inner_text("#persons-0-title") == "Person 1"
+    page.fill("#persons-0-age_years", "30")
+    assert page.input_value("#persons-0-age_years") == "30"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 // The encounter page with or without signal: every change autosaves a draft on this tablet, and a
 // draft comes back after a reload or a crash. Save and Finalize are handed to finalize.js.
-import { all, get, put, remove } from "./store.js";
+import { all, get, put } from "./store.js";
 
 const page = { finished: false }; // shared with finalize.js
 let saveTimer = null;
@@ -8,7 +8,7 @@ let saveTimer = null;
 export async function start({ user, t, sync }) {
   const form = document.getElementById("encounter-form");
   if (!form || form.querySelector("fieldset[disabled]")) return;
-  Object.assign(page, { form, user, t, sync, notice, autosave, snapshot, restore, touched: false });
+  Object.assign(page, { form, user, t, sync, notice, autosave, snapshot, touched: false });
   if (isNew) form.elements.encounter_uuid.value = crypto.randomUUID(); // a stored page must never reuse an id
   for (const type of ["input", "change", "click"]) form.addEventListener(type, onEdit);
   window.addEventListener("pagehide", () => page.changed && autosave()); // an untouched form is no draft
@@ -31,25 +31,17 @@ const finalizer = () => import("./finalize.js");
 // form. What the crew typed meanwhile is never replaced: then drafts are offered as links (and a
 // refused record stays linked from the status bar).
 async function openRecord(params) {
-  const { form, user, t } = page;
+  const { user, t } = page;
   const held = params.get("open") && (await get("outbox", [user, params.get("open")]));
-  if (held) return page.touched || (await finalizer()).openHeld(page, held);
+  if (held) return (await finalizer()).openHeld(page, held);
   const queued = params.get("queued");
   if (queued) notice(t((await get("outbox", [user, queued])) ? "queued" : "sent"), "ok");
   const drafts = (await all("drafts", user)).filter((d) => d.isNew === isNew).sort((a, b) => b.savedAt - a.savedAt);
   const others = drafts.filter((d) => d.id !== uuid());
-  const links = (list) => list.slice(0, 5).map((d) => link(`?draft=${d.id}`, clock(d.savedAt)));
   const wanted = isNew ? params.get("draft") || (!params.has("new") && !queued && others[0]?.id) : uuid();
   const draft = drafts.find((d) => d.id === wanted);
-  if (!draft) return;
-  if (page.touched) return isNew && notice(form.dataset.draftsHere, "warning", ...links(others));
-  if (!isNew && draft.base !== form.elements.base_revision.value) return remove("drafts", [user, draft.id]); // the server has a newer revision
-  restore(draft.snapshot);
-  notice(t("restored", { time: clock(draft.savedAt) }), "ok", link("?new=1", t("start_blank")), ...links(others.filter((d) => d !== draft)));
+  if (draft) (await import("./drafts.js")).openDraft(page, draft, others, isNew);
 }
-
-const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-const link = (href, text) => Object.assign(document.createElement("a"), { href, textContent: text });
 
 // Autosave after a pause in changes; a change by the crew's own hand marks the form touched.
 function onEdit(event) {
@@ -83,27 +75,10 @@ function notice(text, kind, ...links) {
   page.form.before(box);
 }
 
-// Return the form's inputs (values and person rows) so that restore() can bring them back.
+// Return the form's inputs (values and person rows) so that drafts.js restore() can bring them back.
 function snapshot() {
   const { form } = page;
   const rows = Object.fromEntries([...form.querySelectorAll("[data-group]")].map((g) => [g.dataset.group,
     [...g.querySelectorAll("[data-row]")].map((r) => r.dataset.row)]));
   return { rows, values: [...new FormData(form)].filter(([name, v]) => name !== "csrf_token" && name !== "action" && typeof v === "string") };
-}
-
-// Put a snapshot back: its person rows first (form.js makes them), then every input's value.
-function restore({ rows, values }) {
-  const { form } = page;
-  form.dispatchEvent(new CustomEvent("rows", { detail: rows }));
-  for (const input of form.querySelectorAll("input:not([type=hidden]), select, textarea")) {
-    if (input.type === "checkbox" || input.type === "radio") input.checked = false;
-    else input.value = "";
-  }
-  for (const [name, value] of values) {
-    for (const input of form.querySelectorAll(`[name="${CSS.escape(name)}"]`)) {
-      if (input.type === "checkbox" || input.type === "radio") input.checked ||= input.value === value;
-      else input.value = value;
-    }
-  }
-  form.dispatchEvent(new Event("change", { bubbles: true }));
 }

@@ -1,6 +1,7 @@
 // Loaded when the crew taps Save or Finalize (or opens a refused record): check the record with
 // the browser's copy of the server's rules, put it in the outbox, and show messages at the fields.
 import { answersFromForm } from "./answers.js";
+import { restore } from "./drafts.js";
 import { get, put, remove } from "./store.js";
 
 const SERVER_FILLS = ["auto", "derived"]; // inputs the server fills in at finalize
@@ -45,9 +46,10 @@ export async function finalize(page) {
   location.assign(after ? `/encounters/new?queued=${encodeURIComponent(id)}` : "/");
 }
 
-// Open a record the server refused, with the server's messages.
+// Open a record the server refused, with the server's messages (unless the crew has typed meanwhile).
 export function openHeld(page, entry) {
-  page.restore(entry.snapshot);
+  if (page.touched) return;
+  restore(page, entry.snapshot);
   showMessages(page, entry.messages, page.t(`${entry.state}_help`));
 }
 

@@ -10,7 +10,8 @@ export function t(key, vars = {}) {
 }
 
 const part = (name) => bar.querySelector(`[data-${name}]`);
-const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+// Return a time of day as this tablet shows it: hours and minutes.
+export const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
 // Show the state: {online, waiting, held, login, lastSync}.
 export function showStatus({ online, waiting, held, login, lastSync }) {
@@ -22,17 +23,14 @@ export function showStatus({ online, waiting, held, login, lastSync }) {
   part("login").hidden = !(login && waiting);
   part("login").textContent = t("log_in_to_send", { n: waiting });
   part("held").hidden = !held.length;
-  part("held").replaceChildren(...held.map((e) => link(e)));
+  part("held").replaceChildren(...held.map(heldLink));
   bar.dataset.waiting = String(waiting);
 }
 
-function link(entry) {
-  const a = document.createElement("a");
-  a.href = `/encounters/new?open=${encodeURIComponent(entry.id)}`;
-  a.className = "button danger";
-  a.textContent = t(entry.state === "conflict" ? "conflict" : "rejected");
-  return a;
-}
+// Return a link (drafts.js links drafts with it too).
+export const link = (href, text, className = "") => Object.assign(document.createElement("a"), { href, textContent: text, className });
+// Return the link to a record refused or changed elsewhere.
+const heldLink = (entry) => link(`/encounters/new?open=${encodeURIComponent(entry.id)}`, t(entry.state === "conflict" ? "conflict" : "rejected"), "button danger");
 
 // Ask before logging out while this user's work is unsent.
 export function guardLogout(waiting) {
