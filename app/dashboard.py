@@ -15,12 +15,9 @@ each weekly metric is counted once with the week as its cells.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import compress, repeat
@@ -41,7 +38,7 @@ from forms.metric_kinds import KINDS
 from forms.metric_masks import either
 from forms.metric_rows import MetricRows
 from forms.metric_store import ENCOUNTER, ColumnStore
-from forms.metrics import compute_held, min_period_age_h
+from forms.metrics import collector_paused, compute_held, min_period_age_h
 from forms.model import Field, Metric
 from forms.suppression import DEFAULT_SUPPRESS_BELOW, suppress
 
@@ -172,22 +169,6 @@ def load_payloads(db: sqlite_utils.Database, request: ReportRequest) -> list[dic
     rows = db.execute(f"SELECT payload FROM metric_records WHERE {where} ORDER BY encounter_date", params)
     with collector_paused():
         return [parse_payload(r[0]) for r in rows]
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while payloads are parsed and counted, restoring it after.
-
-    Parsing makes hundreds of thousands of small dicts and lists, none of them cyclic; with
-    the collector on, every full collection walks all of them again (most of a cold report).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def build_report(store: ColumnStore, request: ReportRequest, now: datetime) -> Report:

@@ -28,7 +28,6 @@ from app.dashboard import (
     Report,
     ReportRequest,
     build_report,
-    collector_paused,
     data_version,
     prepare,
     refresh_payloads,
@@ -36,6 +35,7 @@ from app.dashboard import (
 )
 from app.finalize import RecordContext
 from app.held_records import HeldRecords, HeldStores
+from forms.metrics import collector_paused
 from forms.model import Template
 
 log = logging.getLogger(__name__)

@@ -54,3 +54,11 @@ def context(browser: Any, live: LiveServer) -> Iterator[Any]:
     ctx.set_default_timeout(15000)
     yield ctx
     ctx.close()
+
+
+@pytest.fixture
+def no_script(browser: Any, live: LiveServer) -> Iterator[Any]:
+    """Return a page in a browser profile with JavaScript turned off."""
+    ctx = browser.new_context(base_url=live.url, java_script_enabled=False)
+    yield ctx.new_page()
+    ctx.close()

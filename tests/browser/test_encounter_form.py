@@ -5,13 +5,10 @@ and without JavaScript rows still change by posting."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from tests.browser import crew
-from tests.browser.fixtures import browser, context, live, playwright  # noqa: F401  (fixtures)
+from tests.browser.fixtures import browser, context, live, no_script, playwright  # noqa: F401  (fixtures)
 from tests.browser.live_server import LiveServer
 from tests.conftest import PERSONAS, ApiClient, AuthActions
 
@@ -125,14 +122,6 @@ def test_a_draft_begun_before_contact_was_made_still_has_its_person(context: Any
     assert page.inner_text("#persons-0-title") == "Person 1"
     page.fill("#persons-0-age_years", "30")
     assert page.input_value("#persons-0-age_years") == "30"
-
-
-@pytest.fixture
-def no_script(browser: Any, live: LiveServer) -> Iterator[Any]:
-    """Return a page in a browser profile with JavaScript turned off."""
-    ctx = browser.new_context(base_url=live.url, java_script_enabled=False)
-    yield ctx.new_page()
-    ctx.close()
 
 
 def test_without_javascript_rows_change_by_posting_and_enter_saves_the_draft(no_script: Any) -> None:

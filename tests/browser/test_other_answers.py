@@ -6,13 +6,10 @@ are ordinary chips posted with the form when JavaScript is off."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from tests.browser import crew
-from tests.browser.fixtures import browser, context, live, playwright  # noqa: F401  (fixtures)
+from tests.browser.fixtures import browser, context, live, no_script, playwright  # noqa: F401  (fixtures)
 from tests.browser.live_server import LiveServer
 from tests.conftest import PERSONAS, ApiClient, AuthActions
 
@@ -89,14 +86,6 @@ def test_an_automatic_other_answer_is_set_without_opening_it(context: Any) -> No
     page = open_form(context)
     crew.choose(page, "call_source", "walk_up_flag_down")  # self-initiated: nobody was en route
     assert other_is_chosen(page, "en_route_at", "not_applicable")
-
-
-@pytest.fixture
-def no_script(browser: Any, live: LiveServer) -> Iterator[Any]:
-    """Return a page in a browser profile with JavaScript turned off."""
-    ctx = browser.new_context(base_url=live.url, java_script_enabled=False)
-    yield ctx.new_page()
-    ctx.close()
 
 
 def test_without_javascript_other_answers_are_chips_saved_with_the_draft(no_script: Any) -> None:
