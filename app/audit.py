@@ -52,10 +52,12 @@ def record(
 def _append(
     db: sqlite_utils.Database, actor: str | None, action: str, target: str | None, details: dict[str, Any]
 ) -> int:
-    last = db.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-    seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
-    row_id = max(last[0] if last else 0, seq[0] if seq else 0) + 1
-    prev = last[1] if last else GENESIS
+    last_id, seq, prev = db.execute(
+        "SELECT (SELECT max(id) FROM audit_log), (SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'),"
+        " (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1)"
+    ).fetchone()
+    row_id = max(last_id or 0, seq or 0) + 1
+    prev = prev or GENESIS
     at = datetime.now(UTC).isoformat(timespec="microseconds")
     text = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
     db.execute(

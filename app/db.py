@@ -7,8 +7,9 @@ up to busy_timeout.
 With synchronous=FULL each COMMIT waits for the disk (about 4-9 ms on a shared virtual
 disk), which would cap record saves at a few hundred a second. `combined_write` lets
 concurrent savers share one transaction: the first to arrive leads, runs every queued
-write in its own SAVEPOINT inside one BEGIN IMMEDIATE ... COMMIT, and hands each caller
-its own result or error. Each write stays atomic; nothing returns before it is durable.
+write inside one BEGIN IMMEDIATE ... COMMIT (each in its own SAVEPOINT when one of them
+fails), and hands each caller its own result or error. Each write stays atomic; nothing
+returns before it is durable.
 
 Serving processes (`[server] workers` > 1) take turns through an exclusive flock on
 `<database>-writer.lock` before BEGIN IMMEDIATE: the kernel wakes the next process the
@@ -191,20 +192,52 @@ class _Combiner:
 
 
 def _run_batch(db: sqlite_utils.Database, batch: list[_Job]) -> None:
+    """Write the batch in one transaction; each job's error goes to that job's caller alone.
+
+    Jobs almost never fail once validated, so the batch first runs without a SAVEPOINT per
+    job (two statements fewer each, while the process gate is held). When one fails, the
+    whole transaction is rolled back and the batch runs again with a SAVEPOINT around each
+    job, so the others still commit.
+    """
     try:
-        with write_transaction(db):
-            for index, job in enumerate(batch):
-                db.execute(f"SAVEPOINT job{index}")
-                try:
-                    job.result = job.work(db)
-                    db.execute(f"RELEASE job{index}")
-                except Exception as error:  # handed to the job's own caller
-                    db.execute(f"ROLLBACK TO job{index}")
-                    db.execute(f"RELEASE job{index}")
-                    job.error = error
+        if not _run_all_or_none(db, batch):
+            _run_isolated(db, batch)
     except BaseException as error:  # the shared transaction failed: every job failed
         for job in batch:
             job.error = job.error or error
+
+
+class _JobFailed(Exception):
+    """A job failed in a batch run without savepoints: roll back and isolate the jobs."""
+
+
+def _run_all_or_none(db: sqlite_utils.Database, batch: list[_Job]) -> bool:
+    """Run every job in one transaction; return False (nothing written) when one fails."""
+    try:
+        with write_transaction(db):
+            for job in batch:
+                try:
+                    job.result = job.work(db)
+                except Exception as error:
+                    if len(batch) == 1:
+                        job.error = error
+                    raise _JobFailed from error
+    except _JobFailed:
+        return len(batch) == 1  # a lone job's error is its own; there is nothing else to write
+    return True
+
+
+def _run_isolated(db: sqlite_utils.Database, batch: list[_Job]) -> None:
+    with write_transaction(db):
+        for index, job in enumerate(batch):
+            db.execute(f"SAVEPOINT job{index}")
+            try:
+                job.result, job.error = job.work(db), None
+                db.execute(f"RELEASE job{index}")
+            except Exception as error:  # handed to the job's own caller
+                db.execute(f"ROLLBACK TO job{index}")
+                db.execute(f"RELEASE job{index}")
+                job.error = error
 
 
 _combiners: dict[str, _Combiner] = {}

@@ -161,8 +161,10 @@ def replace_person_keys(
     """
     if not new:
         db.execute("DELETE FROM person_index WHERE encounter_id = ?", [encounter_id])
-    for key in dict.fromkeys(keys):
-        db.execute("INSERT INTO person_index (encounter_id, person_key) VALUES (?, ?)", [encounter_id, key])
+    db.conn.executemany(
+        "INSERT INTO person_index (encounter_id, person_key) VALUES (?, ?)",
+        [(encounter_id, key) for key in dict.fromkeys(keys)],
+    )
 
 
 def changed_fields(before: Answers, after: Answers) -> list[str]:

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import logging
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from typing import Any
 
+from app import server
 from app.server import EveryMinute
 
 
@@ -27,3 +36,81 @@ def test_queue_depth_warnings_are_written_once_a_minute_with_a_count_of_the_rest
     assert limit.filter(last)
     assert written == ["Task queue depth is 1"]
     assert last.getMessage() == "Task queue depth is 3 (39 more since the last one written)"
+
+
+def pid_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Answer every request with the serving process's id."""
+    body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def serve_in_background(port: int, workers: int) -> multiprocessing.Process:
+    """Run app.server.serve with the pid app in a separate process; wait until it answers."""
+    serving = multiprocessing.get_context("fork").Process(
+        target=server.serve,
+        kwargs={
+            "make_app": lambda: pid_app,
+            "host": "127.0.0.1",
+            "port": port,
+            "threads": 2,
+            "workers": workers,
+        },
+        daemon=True,
+    )
+    serving.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return serving
+        time.sleep(0.05)
+    raise AssertionError("the server did not start")
+
+
+def ask_pid(conn: socket.socket) -> int:
+    """Send one keep-alive GET on the connection; return the pid in the answer."""
+    conn.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.split(b"\r\n\r\n", 1)[1]:
+        answer += conn.recv(4096)
+    return int(answer.split(b"\r\n\r\n", 1)[1])
+
+
+def test_a_burst_of_keep_alive_connections_is_shared_evenly_between_serving_processes() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serving = serve_in_background(port, workers=2)
+    try:
+        time.sleep(0.5)  # both serving processes listening
+        connections = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(24)]
+        pids = collections.Counter(ask_pid(conn) for conn in connections)
+        assert len(pids) == 2
+        assert max(pids.values()) - min(pids.values()) <= 2, (
+            pids
+        )  # a shared socket alone gave 19 and 13 of 32
+        for conn in connections:
+            conn.close()
+    finally:
+        os.kill(serving.pid, signal.SIGTERM)
+        serving.join(10)
+
+
+def test_when_a_serving_process_dies_the_other_takes_every_new_connection() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serving = serve_in_background(port, workers=2)
+    try:
+        time.sleep(0.5)
+        first = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(4)]
+        victim, survivor = sorted({ask_pid(conn) for conn in first})
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(0.5)  # the supervisor notices and takes it out of the balance
+        later = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(8)]
+        assert {ask_pid(conn) for conn in later} == {survivor}
+        for conn in first + later:
+            conn.close()
+    finally:
+        os.kill(serving.pid, signal.SIGTERM)
+        serving.join(10)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,50 @@ def test_eight_concurrent_writers_lose_nothing_and_never_see_database_locked(app
     assert check.execute("SELECT count(DISTINCT encounter_id) FROM encounter_revisions").fetchone()[0] == 200
     assert audit.verify(check) is None
     assert len(set(saved)) == 200
+
+
+def test_a_failing_write_in_a_shared_batch_fails_alone_and_leaves_no_trace(tmp_path: Path) -> None:
+    path = tmp_path / "batch.sqlite"
+    setup = app_db.connect(path)
+    setup.execute("CREATE TABLE notes (n INTEGER PRIMARY KEY, text TEXT NOT NULL)")
+    gate = threading.Event()
+    results: dict[int, object] = {}
+
+    def note(n: int) -> Callable[[sqlite_utils.Database], int]:
+        def work(conn: sqlite_utils.Database) -> int:
+            if n == 0:
+                gate.wait(10)  # the first writer leads; the others queue behind it meanwhile
+            conn.execute("INSERT INTO notes (n, text) VALUES (?, ?)", [n, f"note {n}"])
+            if n % 3 == 1:
+                raise ValueError(f"note {n} refused after writing")  # its row must not stay
+            return n
+
+        return work
+
+    def writer(n: int) -> None:
+        conn = app_db.connect(path)
+        try:
+            results[n] = app_db.combined_write(conn, note(n))
+        except ValueError as error:
+            results[n] = error
+        finally:
+            conn.conn.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(7)]
+    key = str(path.resolve())
+    threads[0].start()
+    while key not in app_db._combiners or not app_db._combiners[key].leading:
+        time.sleep(0.001)
+    for thread in threads[1:]:
+        thread.start()
+    while len(app_db._combiners[key].pending) < 6:  # every other writer waits in the next batch
+        time.sleep(0.001)
+    gate.set()
+    for thread in threads:
+        thread.join()
+    refused = {n for n, r in results.items() if isinstance(r, ValueError)}
+    assert refused == {1, 4}
+    assert all(str(results[n]) == f"note {n} refused after writing" for n in refused)
+    assert {n: r for n, r in results.items() if n not in refused} == {0: 0, 2: 2, 3: 3, 5: 5, 6: 6}
+    stored = [row[0] for row in setup.execute("SELECT n FROM notes ORDER BY n").fetchall()]
+    assert stored == [0, 2, 3, 5, 6]
