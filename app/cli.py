@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
-from app import audit, config, migrations, template_versions, units, users
+from app import audit, checkpoints, config, migrations, template_versions, units, users
 from app.cli_parser import build_parser
 from app.crypto import write_private_file
 from app.db import connect, write_transaction
@@ -80,9 +80,14 @@ def cmd_serve(args: argparse.Namespace, inst: Instance) -> int:
         port=args.port if args.port is not None else settings["port"],
         threads=settings["threads"],
         workers=args.workers or settings["workers"],
-        after_fork=lambda: _start_sync_worker(app.config["SETTINGS"]),
+        after_fork=lambda: _start_background_work(app.config["SETTINGS"]),
     )
     return 0
+
+
+def _start_background_work(settings: config.Settings) -> None:
+    checkpoints.run_in_thread(settings["database"]["path"])
+    _start_sync_worker(settings)
 
 
 def _start_sync_worker(settings: config.Settings) -> None:

@@ -37,12 +37,15 @@ except ImportError:  # Windows: SQLite's own busy handling orders the processes 
     fcntl = None  # type: ignore[assignment]
 
 BUSY_TIMEOUT_MS = 5000
+# `crewlog serve` checkpoints the WAL from a background thread (app/checkpoints.py); a save
+# runs one itself only past this many pages (about 40 MB), e.g. when nothing else does.
+FALLBACK_CHECKPOINT_PAGES = 10000
 MAX_BATCH = 64
 T = TypeVar("T")
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
-    """Open the database file with WAL, synchronous=FULL, busy_timeout and foreign keys."""
+    """Open the database file with WAL, synchronous=FULL, busy_timeout, foreign keys and a far checkpoint."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
@@ -51,6 +54,7 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_CHECKPOINT_PAGES}")
     return sqlite_utils.Database(conn)
 
 
