@@ -81,6 +81,7 @@ def cmd_serve(args: argparse.Namespace, inst: Instance) -> int:
         threads=settings["threads"],
         workers=args.workers or settings["workers"],
         after_fork=lambda: _start_background_work(app.config["SETTINGS"]),
+        writer_for=app.config["SETTINGS"]["database"]["path"] if settings["writer_process"] else None,
     )
     return 0
 

@@ -59,6 +59,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     _s(
         "server",
+        "writer_process",
+        "bool",
+        True,
+        "Write record saves from one writer process, sharing disk flushes across serving "
+        "processes (Linux; saves are written in the serving process when it is off or down).",
+    ),
+    _s(
+        "server",
         "instance_path",
         "str",
         "instance",

@@ -19,6 +19,7 @@ between retries and let the waiting process fall further behind.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -35,6 +36,8 @@ try:
     import fcntl
 except ImportError:  # Windows: SQLite's own busy handling orders the processes there
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 # `crewlog serve` checkpoints the WAL from a background thread (app/checkpoints.py); a save
@@ -120,7 +123,7 @@ def close_db(_exc: BaseException | None = None) -> None:
 
 
 @dataclass
-class _Job:
+class Job:
     work: Callable[[sqlite_utils.Database], Any]
     wake: threading.Event = field(default_factory=threading.Event)
     done: bool = False
@@ -129,7 +132,7 @@ class _Job:
     error: BaseException | None = None
 
 
-class _ProcessGate:
+class ProcessGate:
     """An exclusive flock on `<database>-writer.lock`: one process at a time writes a batch."""
 
     def __init__(self, database: str) -> None:
@@ -157,13 +160,13 @@ class _Combiner:
 
     def __init__(self, database: str) -> None:
         self.lock = threading.Lock()
-        self.pending: list[_Job] = []
+        self.pending: list[Job] = []
         self.leading = False
-        self.gate = _ProcessGate(database)
+        self.gate = ProcessGate(database)
 
     def submit(self, db: sqlite_utils.Database, work: Callable[[sqlite_utils.Database], T]) -> T:
         """Queue the work, lead a batch when it is this caller's turn, and return its result."""
-        job = _Job(work)
+        job = Job(work)
         with self.lock:
             self.pending.append(job)
             job.lead = not self.leading
@@ -183,7 +186,7 @@ class _Combiner:
         with self.lock:
             batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
         with self.gate.held():
-            _run_batch(db, batch)
+            run_batch(db, batch)
         with self.lock:
             if self.pending:
                 self.pending[0].lead = True
@@ -195,7 +198,7 @@ class _Combiner:
             job.wake.set()
 
 
-def _run_batch(db: sqlite_utils.Database, batch: list[_Job]) -> None:
+def run_batch(db: sqlite_utils.Database, batch: list[Job]) -> None:
     """Write the batch in one transaction; each job's error goes to that job's caller alone.
 
     Jobs almost never fail once validated, so the batch first runs without a SAVEPOINT per
@@ -215,7 +218,7 @@ class _JobFailed(Exception):
     """A job failed in a batch run without savepoints: roll back and isolate the jobs."""
 
 
-def _run_all_or_none(db: sqlite_utils.Database, batch: list[_Job]) -> bool:
+def _run_all_or_none(db: sqlite_utils.Database, batch: list[Job]) -> bool:
     """Run every job in one transaction; return False (nothing written) when one fails."""
     try:
         with write_transaction(db):
@@ -231,7 +234,7 @@ def _run_all_or_none(db: sqlite_utils.Database, batch: list[_Job]) -> bool:
     return True
 
 
-def _run_isolated(db: sqlite_utils.Database, batch: list[_Job]) -> None:
+def _run_isolated(db: sqlite_utils.Database, batch: list[Job]) -> None:
     with write_transaction(db):
         for index, job in enumerate(batch):
             db.execute(f"SAVEPOINT job{index}")
@@ -245,12 +248,32 @@ def _run_isolated(db: sqlite_utils.Database, batch: list[_Job]) -> None:
 
 
 _combiners: dict[str, _Combiner] = {}
+_routes: dict[str, Callable[[Callable[[sqlite_utils.Database], Any]], Any]] = {}
 _combiners_lock = threading.Lock()
 
 
+def route_writes(database: str, send: Callable[[Callable[[sqlite_utils.Database], Any]], Any]) -> None:
+    """Send this process's combined writes for one database file to `send` (the writer process)."""
+    _routes[database] = send
+
+
 def combined_write(db: sqlite_utils.Database, work: Callable[[sqlite_utils.Database], T]) -> T:
-    """Run work(db) in a write transaction shared with concurrent writers of the same file."""
+    """Run work(db) in a write transaction shared with concurrent writers of the same file.
+
+    Under `crewlog serve` the writer process runs it (app/writer.py), so `work` must pickle:
+    a module-level function, or a functools.partial of one with plain data. When the
+    writer cannot be reached, the write runs here.
+    """
     key = database_file(db)
+    send = _routes.get(key)
+    if send is not None:
+        from app.writer import WriterUnavailable
+
+        try:
+            result: T = send(work)
+            return result
+        except WriterUnavailable as error:
+            log.warning("writer process unavailable (%s); writing in this process", error)
     with _combiners_lock:
         combiner = _combiners.get(key)
         if combiner is None:

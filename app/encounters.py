@@ -8,7 +8,8 @@ record goes to the state) its outbox row in ONE BEGIN IMMEDIATE transaction.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import sqlite_utils
@@ -213,52 +214,61 @@ def _write(
     ctx: RecordContext,
 ) -> SaveResult:
     """Write encounter, revision, lookup keys, outbox row and audit entry in one transaction."""
-    now = ctx.clock().isoformat(timespec="seconds")
-    changed = store.changed_fields(prepared.previous, prepared.answers)
-    expected_revision = existing["revision"] if existing else None
-
-    def write(conn: sqlite_utils.Database) -> SaveResult:
-        current = store.current_revision(conn, request.id)
-        if current != expected_revision:  # someone saved in between
-            return _lost_race(conn, store.stored_row(conn, request.id), user, request)
-        revision = (expected_revision or 0) + 1
-        store.write_encounter(conn, request, prepared, user, existing, revision, now)
-        store.add_revision(
-            conn,
-            request.id,
-            revision,
-            user.id,
-            now,
-            prepared.status,
-            prepared.sealed_json,
-            changed,
-            request.body_hash,
-        )
-        store.replace_person_keys(conn, request.id, prepared.person_keys, new=current is None)
-        if prepared.payload is not None and prepared.record_version is not None:
-            enqueue_for_state(
-                conn, request.id, prepared.record_version, prepared.payload_json or prepared.payload
-            )
-        audit.record(
-            conn,
-            user.username,
-            "encounter.finalize" if request.finalize else "encounter.save",
-            request.id,
-            {"revision": revision, "status": prepared.status, "record_version": prepared.record_version},
-        )
-        return SaveResult(
-            request.id,
-            revision,
-            prepared.status,
-            prepared.record_version,
-            prepared.messages,
-            created=existing is None,
-        )
-
-    result = combined_write(db, write)
-    if prepared.payload is not None and result.revision != (expected_revision or 0):
+    save = SaveWrite(
+        user,
+        replace(request, answers={}),  # what the write reads, without the answers already sealed
+        replace(
+            prepared, answers={}, previous={}, sealed={}, payload=None if prepared.payload is None else {}
+        ),
+        existing and {"revision": existing["revision"], "finalized_at": existing["finalized_at"]},
+        ctx.clock().isoformat(timespec="seconds"),
+        store.changed_fields(prepared.previous, prepared.answers),
+    )
+    result = combined_write(db, partial(write_save, save))
+    if prepared.payload is not None and result.revision != (existing["revision"] if existing else 0):
         _wake_sync_workers()
     return result
+
+
+@dataclass(frozen=True)
+class SaveWrite:
+    """A validated save as the write transaction needs it (sent to the writer process as is)."""
+
+    user: User
+    request: SaveRequest
+    prepared: Prepared
+    existing: dict[str, Any] | None
+    now: str
+    changed: list[str]
+
+
+def write_save(save: SaveWrite, conn: sqlite_utils.Database) -> SaveResult:
+    """Write one prepared save in the caller's transaction, or settle a save that lost a race."""
+    request, prepared, user, now = save.request, save.prepared, save.user, save.now
+    expected_revision = save.existing["revision"] if save.existing else None
+    current = store.current_revision(conn, request.id)
+    if current != expected_revision:  # someone saved in between (or this very save, resent)
+        return _lost_race(conn, store.stored_row(conn, request.id), user, request)
+    revision = (expected_revision or 0) + 1
+    store.write_encounter(conn, request, prepared, user, save.existing, revision, now)
+    store.add_revision(
+        conn, request.id, revision, user.id, now, prepared.status, prepared.sealed_json, save.changed,
+        request.body_hash,
+    )  # fmt: skip
+    store.replace_person_keys(conn, request.id, prepared.person_keys, new=current is None)
+    if prepared.payload is not None and prepared.record_version is not None:
+        enqueue_for_state(conn, request.id, prepared.record_version, prepared.payload_json)
+    audit.record(
+        conn,
+        user.username,
+        "encounter.finalize" if request.finalize else "encounter.save",
+        request.id,
+        {"revision": revision, "status": prepared.status, "record_version": prepared.record_version},
+    )
+    return SaveResult(
+        request.id, revision, prepared.status, prepared.record_version, prepared.messages,
+        created=save.existing is None,
+    )  # fmt: skip
 
 
 def payload_text(payload: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -79,15 +80,23 @@ def serve(
     threads: int,
     workers: int,
     after_fork: Callable[[], None] | None = None,
+    writer_for: str | None = None,
 ) -> None:
-    """Serve until interrupted; with workers > 1, fork that many serving processes."""
+    """Serve until interrupted; with workers > 1, fork that many serving processes.
+
+    With `writer_for` (a database file), saves to it go through one writer process
+    (app/writer.py), started first so that every serving process inherits the route.
+    """
     import waitress
 
+    watch_writer = _start_writer(writer_for) if writer_for is not None else None
     sock = listen(host, port)
     print(
         f"Crewlog listening on http://{host}:{port} ({workers} process(es) x {threads} threads)", flush=True
     )
     if workers <= 1:
+        if watch_writer:
+            watch_writer()
         if after_fork:
             after_fork()
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly when asked to
@@ -98,9 +107,32 @@ def serve(
     shares = ConnectionShares(workers)
     children = [_fork_worker(make_app, sock, threads, shares, n) for n in range(workers)]
     sock.close()
+    if watch_writer:
+        watch_writer()  # threads start only after forking
     if after_fork:
-        after_fork()  # threads (the sync worker) start only after forking
+        after_fork()
     _supervise(children, shares)
+
+
+def _start_writer(database: str) -> Callable[[], None] | None:
+    """Start the writer process; return what starts watching it (call once the forking is done)."""
+    from app import writer
+
+    if not writer.available():
+        log.info("no writer process on this platform: each serving process writes its own saves")
+        return None
+    where = writer.address()
+    first = writer.start(database, where)
+
+    def keep_writing() -> None:
+        running = first
+        while True:
+            running.join()
+            log.warning("the writer process stopped (exit code %s); starting it again", running.exitcode)
+            time.sleep(1)
+            running = writer.start(database, where)
+
+    return lambda: threading.Thread(target=keep_writing, name="crewlog-writer-watch", daemon=True).start()
 
 
 def _fork_worker(
@@ -175,10 +207,11 @@ def _supervise(children: list[int], shares: ConnectionShares) -> None:
     running = set(children)
     try:
         while running:
-            pid, _status = os.wait()
-            if pid in running:
-                running.discard(pid)
-                shares.leave(children.index(pid))
-                log.warning("serving process %d stopped; %d still serving", pid, len(running))
+            for pid in list(running):
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    running.discard(pid)
+                    shares.leave(children.index(pid))
+                    log.warning("serving process %d stopped; %d still serving", pid, len(running))
+            time.sleep(0.5)
     except KeyboardInterrupt:
         stop()
