@@ -8,6 +8,7 @@ the sync lease already make every write safe across processes.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -115,22 +116,39 @@ def serve(
 
 
 def _start_writer(database: str) -> Callable[[], None] | None:
-    """Start the writer process; return what starts watching it (call once the forking is done)."""
+    """Start the writer process; return what starts watching it (call once the forking is done).
+
+    Without a writer (another platform, or it failed to start) each serving process writes
+    its own saves, as it also does whenever the writer is down.
+    """
     from app import writer
 
     if not writer.available():
         log.info("no writer process on this platform: each serving process writes its own saves")
         return None
     where = writer.address()
-    first = writer.start(database, where)
+    try:
+        first = writer.start(database, where)
+    except (OSError, RuntimeError):
+        log.exception("the writer process did not start: each serving process writes its own saves")
+        return None
+    stopping = threading.Event()
+    atexit.register(stopping.set)  # runs before multiprocessing stops the writer at exit
 
     def keep_writing() -> None:
-        running = first
+        running, failures = first, 0
         while True:
-            running.join()
-            log.warning("the writer process stopped (exit code %s); starting it again", running.exitcode)
-            time.sleep(1)
-            running = writer.start(database, where)
+            if running is not None:
+                running.join()
+            if stopping.is_set():
+                return
+            log.warning("the writer process is not running; starting it again")
+            time.sleep(min(60, 2**failures))  # 1 s, then backing off while it keeps failing
+            try:
+                running, failures = writer.start(database, where), 0
+            except (OSError, RuntimeError):
+                log.exception("the writer process did not start; trying again")
+                running, failures = None, failures + 1
 
     return lambda: threading.Thread(target=keep_writing, name="crewlog-writer-watch", daemon=True).start()
 

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 FRAME = struct.Struct("!I")
 ANSWER_TIMEOUT_S = 60.0
+PARENT_CHECK_S = 1.0
 MAX_BATCH = app_db.MAX_BATCH
 
 
@@ -169,10 +170,11 @@ def serve(database: str, where: str, ready: Any) -> None:
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     readers: dict[socket.socket, bytearray] = {}
+    parent = os.getppid()
     ready.set()
-    while True:
+    while os.getppid() == parent:  # never outlive the server that started it
         waiting: list[tuple[socket.socket, app_db.Job]] = []
-        for key, _events in selector.select():
+        for key, _events in selector.select(timeout=PARENT_CHECK_S):
             if key.fileobj is listener:
                 _accept(listener, selector, readers)
             else:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from functools import partial
 from pathlib import Path
 
 import pytest
+import requests
 import sqlite_utils
 
 from app import db as app_db
-from app import writer
+from app import shifts, units, users, writer
+from tests.conftest import csrf_from, encounter_body, valid_answers
+
+PASSWORD = "writer-test-password-1"
 
 pytestmark = pytest.mark.skipif(not writer.available(), reason="the writer process needs Linux")
 
@@ -103,3 +111,97 @@ def test_a_restarted_writer_at_the_same_address_takes_the_saves_again(database: 
     finally:
         again.kill()
     assert stored(database) == {n for n in range(1, 23) if n % 7}
+
+
+def children_of(pid: int) -> list[int]:
+    """Return the child processes of every thread of the process."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            children += [int(p) for p in (task / "children").read_text().split()]
+    return children
+
+
+def writer_pid(server: int) -> int | None:
+    """Return the pid of the server's writer process (spawned by multiprocessing), if one runs."""
+    for child in children_of(server):
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():  # not the resource tracker
+                return child
+    return None
+
+
+def written_bytes(pid: int) -> int:
+    """Return how many bytes the process has written so far (/proc/<pid>/io wchar)."""
+    fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return int(fields["wchar"])
+
+
+def logged_in(base: str) -> tuple[requests.Session, str]:
+    """Log the responder in through the login form; return the session and an API CSRF token."""
+    session = requests.Session()
+    token = csrf_from(session.get(f"{base}/login", timeout=10).text)
+    form = {"username": "rita", "password": PASSWORD, "csrf_token": token}
+    answer = session.post(f"{base}/login", data=form, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302
+    return session, session.get(f"{base}/api/v1/csrf", timeout=10).json()["csrf_token"]
+
+
+def finalize(base: str, session: requests.Session, token: str) -> int:
+    body = encounter_body(valid_answers(), status="final", acknowledged=["R21"])
+    answer = session.post(f"{base}/api/v1/encounters", json=body, headers={"X-CSRFToken": token}, timeout=30)
+    return answer.status_code
+
+
+def test_crewlog_serve_saves_through_its_writer_and_goes_on_when_the_writer_dies(tmp_path: Path) -> None:
+    config = tmp_path / "crewlog.toml"
+    config.write_text(f'[server]\ninstance_path = "{tmp_path / "instance"}"\nworkers = 2\n'
+                      "[security]\nsecure_cookies = false\n", encoding="utf-8")  # fmt: skip
+    crewlog = [str(Path(sys.executable).parent / "crewlog"), "--config", str(config)]
+    subprocess.run([*crewlog, "init"], check=True, capture_output=True)
+    database = str(tmp_path / "instance" / "crewlog.sqlite")
+    conn = app_db.connect(database)
+    unit = units.create(conn, "CR-1", program_model="community_responder", home_county="08031")
+    rita = users.create(conn, "rita", PASSWORD, "responder", team_role="peer_support")
+    shifts.start(conn, unit.id, rita.id, [{"user_id": rita.id, "name": "rita", "team_role": "peer_support"}])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen([*crewlog, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        session, token = logged_in(wait_for(base))
+        first = writer_pid(server.pid)
+        assert first is not None
+        before = written_bytes(first)
+        assert finalize(base, session, token) == 201
+        assert written_bytes(first) > before  # the writer process wrote the save
+        os.kill(first, signal.SIGKILL)
+        assert finalize(base, session, token) == 201  # written by the serving process meanwhile
+        deadline = time.monotonic() + 20
+        while writer_pid(server.pid) in (None, first) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        again = writer_pid(server.pid)
+        assert again not in (None, first)
+        assert finalize(base, session, token) == 201
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+    rows = conn.execute(
+        "SELECT count(*), count(DISTINCT id) FROM encounters WHERE status = 'final'"
+    ).fetchone()
+    assert rows == (3, 3)
+
+
+def wait_for(base: str) -> str:
+    """Wait up to 20 s for the server's health check; return its base URL."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{base}/healthz", timeout=2).ok:
+                return base
+        time.sleep(0.1)
+    raise AssertionError("crewlog serve did not start")
