@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -120,7 +121,7 @@ class Keys:
     def encrypt(self, value: Any, context: str) -> dict[str, str]:
         """Return {"enc": ...} holding the value, bound to its context (record and field)."""
         nonce = secrets.token_bytes(NONCE_BYTES)
-        plain = json.dumps(value, separators=(",", ":")).encode()
+        plain = compact_json(value)
         sealed = self._aead.encrypt(nonce, plain, context.encode())
         return {"enc": base64.b64encode(nonce + sealed).decode()}
 
@@ -148,6 +149,19 @@ def pii_fields(template: Template) -> frozenset[str]:
     """Return the ids of the template's identifying (pii) fields (cached on the template)."""
     fields = template.fields.values()
     return template_cached(template, "pii", lambda: frozenset(f.id for f in fields if f.privacy == "pii"))
+
+
+def compact_json(value: Any) -> bytes:
+    """Return value as compact JSON (orjson; json for what orjson refuses, e.g. integers past 64 bits)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":")).encode()
+
+
+def sealed_text(sealed: Answers) -> str:
+    """Return sealed answers as the encounter tables store them (compact JSON)."""
+    return compact_json(sealed).decode()
 
 
 def seal_answers(template: Template, answers: Answers, keys: Keys, record_id: str) -> Answers:

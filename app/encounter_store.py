@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from app.crypto import Keys, open_answers
+from app.crypto import Keys, open_answers, sealed_text
 from app.users import User
 from forms.model import Answers
 
@@ -145,7 +145,7 @@ def add_revision(
             saved_at,
             status,
             reason,
-            sealed if isinstance(sealed, str) else json.dumps(sealed, separators=(",", ":")),
+            sealed if isinstance(sealed, str) else sealed_text(sealed),
             json.dumps(changed),
             body_hash,
         ],

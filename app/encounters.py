@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 
 from app import audit, finalize, history, shifts, template_versions, units
 from app import encounter_store as store
-from app.crypto import Keys, open_answers, seal_answers
+from app.crypto import Keys, open_answers, seal_answers, sealed_text
 from app.db import combined_write
 from app.errors import Conflict, NotFound, RecordLocked, UnknownTemplate, ValidationFailed
 from app.finalize import Finalizer, RecordContext
@@ -157,7 +157,7 @@ def _prepare(
         shift.id if shift else None,
     )
     prepared.sealed = seal_answers(template, answers, ctx.keys, request.id)
-    prepared.sealed_json = json.dumps(prepared.sealed, separators=(",", ":"))
+    prepared.sealed_json = sealed_text(prepared.sealed)
     prepared.payload = _payload_if_due(template, answers, status, ctx)
     if prepared.payload is not None:
         prepared.payload_json = payload_text(prepared.payload)

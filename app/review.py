@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 
 from app import approval, audit, encounters, finalize, template_versions, users
 from app import encounter_store as store
-from app.crypto import open_answers, seal_answers
+from app.crypto import open_answers, seal_answers, sealed_text
 from app.db import write_transaction
 from app.errors import BadRequest, Conflict, NotFound, RecordLocked
 from app.finalize import RecordContext
@@ -71,11 +71,7 @@ def approve(
     answers = approval.with_review(template, before, reviewer, ctx)
     payload = finalize.state_payload(template, answers, ctx)
     changed = store.changed_fields(before, answers) if answers != before else []
-    sealed = (
-        json.dumps(seal_answers(template, answers, ctx.keys, row["id"]), separators=(",", ":"))
-        if changed
-        else ""
-    )
+    sealed = sealed_text(seal_answers(template, answers, ctx.keys, row["id"])) if changed else ""
     with write_transaction(db):
         _same_revision(row, _reviewable(db, encounter_id, REVIEWABLE, _("approved")))
         revision = _approved_revision(db, row, reviewer, sealed, changed) if changed else row["revision"]
@@ -199,7 +195,7 @@ def void(
         db.execute(
             "UPDATE encounters SET status = 'voided', revision = ?, record_version = ?, answers = ?,"
             " updated_at = ? WHERE id = ?",
-            [revision, version, json.dumps(sealed, separators=(",", ":")), now, existing["id"]],
+            [revision, version, sealed_text(sealed), now, existing["id"]],
         )
         store.add_revision(
             db,

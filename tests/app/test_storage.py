@@ -15,7 +15,7 @@ from flask import Flask
 
 from app import audit, encounters, migrations, users
 from app import db as app_db
-from app.crypto import Keys, current_key_id
+from app.crypto import Keys, compact_json, current_key_id
 from app.db import write_transaction
 from tests.conftest import ApiClient, encounter_body, valid_answers
 
@@ -197,3 +197,10 @@ def test_a_failing_write_in_a_shared_batch_fails_alone_and_leaves_no_trace(tmp_p
     assert {n: r for n, r in results.items() if n not in refused} == {0: 0, 2: 2, 3: 3, 5: 5, 6: 6}
     stored = [row[0] for row in setup.execute("SELECT n FROM notes ORDER BY n").fetchall()]
     assert stored == [0, 2, 3, 5, 6]
+
+
+def test_stored_json_is_compact_keeps_text_as_typed_and_takes_integers_past_64_bits() -> None:
+    assert compact_json({"narrative": "Señora Núñez, 2 años", "n": 3}) == (
+        '{"narrative":"Señora Núñez, 2 años","n":3}'.encode()
+    )
+    assert compact_json({"n": 10**30}) == b'{"n":1000000000000000000000000000000}'  # orjson refuses these
