@@ -198,11 +198,12 @@ class ConnectionShares:
         """Make a waitress server's listener accept only while its process has the fewest connections."""
         listens = server.readable
         fixed = len(server._map)  # the listener and waitress's wake-up trigger
+        counts = memoryview(self.counts).cast("B").cast("i")  # read without ctypes on every loop turn
 
         def readable() -> bool:
             held = len(server._map) - fixed
-            self.counts[index] = held
-            return bool(listens()) and held <= min(self.counts)
+            counts[index] = held
+            return bool(listens()) and held <= min(counts)
 
         server.readable = readable
 
