@@ -7,12 +7,26 @@ const PAGES = `crewlog-${BUILD.version}-pages`;
 const OFFLINE = "/offline";
 
 self.addEventListener("install", (event) => {
+  const routed = route(event); // while the event is dispatched, as addRoutes requires
   event.waitUntil((async () => {
-    const cache = await caches.open(SHELL);
-    await cache.addAll(BUILD.shell);
+    await (await shellCache()).addAll(BUILD.shell);
+    await routed;
     await self.skipWaiting();
   })());
 });
+
+// Where the browser has static routing (Chromium), it reads static files from the shell cache
+// itself, without a round trip through this worker per file; a file missing there comes from the
+// network. Elsewhere the fetch handler below does the same.
+async function route(event) {
+  try {
+    await event.addRoutes?.({ condition: { urlPattern: "/static/*" }, source: { cacheName: SHELL } });
+  } catch { /* no routing: the fetch handler answers */ }
+}
+
+// The shell cache, opened once per worker start rather than once per request (again after a failure).
+let shell = null;
+const shellCache = () => (shell ??= caches.open(SHELL).catch((problem) => { shell = null; throw problem; }));
 
 // A new deploy: drop every older cache (drafts and the outbox live in IndexedDB, untouched).
 self.addEventListener("activate", (event) => {
@@ -69,8 +83,9 @@ async function page(request, url) {
 }
 
 // Cache first: shell files change only with a new deploy, which brings a new worker and cache.
+// Matched by exact URL (shell URLs carry no query): ignoreSearch would read every entry.
 async function shellFile(request) {
-  const stored = await caches.match(request, { cacheName: SHELL, ignoreSearch: true });
+  const stored = await shellCache().then((cache) => cache.match(request)).catch(() => null);
   return stored || fetch(request);
 }
 

@@ -25,7 +25,6 @@ SHELL_STATIC = (
     "js/offline/main.js",
     "js/offline/store.js",
     "js/offline/replay.js",
-    "js/offline/status.js",
     "js/offline/encounter.js",
     "js/offline/finalize.js",
     "js/offline/drafts.js",

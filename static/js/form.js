@@ -83,12 +83,12 @@ function setValue(wrap, value) {
   else if (target && !target.checked) target.checked = true;
 }
 
-// Make elements of markup sent as text (<noscript>): "Other answers" (fields.html), and rows of a
-// group that does not apply yet (encounter.html).
+// Make elements of markup sent as text (<noscript>): "Other answers" and offered codes (fields.html),
+// and rows of a group that does not apply yet (encounter.html).
 function unpack(within, selector = "noscript") {
   for (const text of within.querySelectorAll(selector)) text.outerHTML = text.textContent;
 }
-const ROWS_AS_TEXT = "[data-rows] > noscript";
+const FIRST_TOUCH = "[data-rows] > noscript, noscript[data-codes]";
 
 // Return the current wall-clock time in a time zone as YYYY-MM-DDTHH:MM:SS.
 function wallClock(timeZone) {
@@ -135,7 +135,7 @@ function removeRow(group, row) {
 // Lay out the rows of a draft being restored (the offline module sends {group: [index, ...]}):
 // blank rows with those indexes, which it then fills in.
 function onRows(event) {
-  unpack(form, ROWS_AS_TEXT); // rows are copied below
+  unpack(form, FIRST_TOUCH); // rows are copied below
   for (const group of form.querySelectorAll("[data-group]")) {
     const indexes = event.detail[group.dataset.group];
     if (!indexes) continue;
@@ -215,8 +215,8 @@ if (form) {
   form.addEventListener("input", applyRelevance);
   form.addEventListener("rows", onRows);
   form.addEventListener("toggle", (event) => unpack(event.target), true);
-  // Rows sent as text are unpacked at the first touch: a draft holds them as ever.
-  for (const type of ["pointerdown", "keydown", "focusin", "change"]) form.addEventListener(type, () => unpack(form, ROWS_AS_TEXT), true);
+  // Rows and codes sent as text are unpacked at the first touch: a draft holds them as ever.
+  for (const type of ["pointerdown", "keydown", "focusin", "change"]) form.addEventListener(type, () => unpack(form, FIRST_TOUCH), true);
   form.querySelectorAll("[data-group]").forEach(numberRows);
   applyRelevance();
 }

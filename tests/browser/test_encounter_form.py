@@ -1,7 +1,7 @@
 # ruff: noqa: F811  (test arguments name the fixtures imported from tests.browser.fixtures)
 """The encounter form in a real browser: Enter never removes or adds a person, new person rows
 start blank, a draft brings its people back (also one begun before the people section applied),
-and without JavaScript rows still change by posting."""
+a field with a list of codes offers them, and without JavaScript rows still change by posting."""
 
 from __future__ import annotations
 
@@ -122,6 +122,21 @@ def test_a_draft_begun_before_contact_was_made_still_has_its_person(context: Any
     assert page.inner_text("#persons-0-title") == "Person 1"
     page.fill("#persons-0-age_years", "30")
     assert page.input_value("#persons-0-age_years") == "30"
+
+
+def test_the_county_field_offers_its_codes_from_the_first_touch(context: Any) -> None:
+    page = context.new_page()
+    crew.log_in(page, "responder")
+    page.goto("/encounters/new")
+    crew.wait_ready(page)
+    page.click("#incident_county")
+    assert page.evaluate("() => document.getElementById('incident_county').list?.options.length") > 10
+
+
+def test_without_javascript_the_county_field_offers_its_codes(no_script: Any) -> None:
+    crew.log_in(no_script, "responder")
+    no_script.goto("/encounters/new")
+    assert no_script.locator("#incident_county-codes option").count() > 10
 
 
 def test_without_javascript_rows_change_by_posting_and_enter_saves_the_draft(no_script: Any) -> None:

@@ -61,6 +61,18 @@ def test_service_worker_controls_the_pages_and_the_manifest_is_installable(
     assert {192, 512} <= sizes
 
 
+def test_a_static_file_the_worker_does_not_keep_still_reaches_the_page(context: Any) -> None:
+    page = context.new_page()
+    page.goto("/login")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    crew.log_in(page, "supervisor", "/supervisor/")
+    assert page.evaluate("() => navigator.serviceWorker.controller !== null")
+    rules = page.evaluate(
+        "() => [...document.styleSheets].find((s) => s.href?.endsWith('/supervisor.css'))?.cssRules.length"
+    )
+    assert rules, "the supervisor's stylesheet (not in the app shell) did not load"
+
+
 def test_api_answers_and_pages_with_a_persons_data_are_never_cached(context: Any, live: LiveServer) -> None:
     client = live.app.test_client()
     assert AuthActions(client).login("responder").status_code == 302

@@ -1,6 +1,6 @@
 // Loaded when a draft on this tablet comes back, or a refused record opens (finalize.js): put what
 // the crew had entered back into the form.
-import { clock, link } from "./status.js";
+import { clock, link } from "./main.js";
 import { remove } from "./store.js";
 
 // Bring back a draft that encounter.js found, unless the crew has typed meanwhile (then the drafts
