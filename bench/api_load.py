@@ -20,7 +20,7 @@ submit, how many cores the server, the load generator and every other process ke
 and the load average; exits 1 when a budget is missed or a submit fails.
 
     .venv/bin/python bench/api_load.py [--clients 32] [--seconds 12] [--warmup 3] [--rate 10]
-        [--mode both|paced|closed] [--workers <cores>] [--threads 8] [--load-processes 2]
+        [--mode both|paced|closed] [--workers <4 x cores>] [--threads 4] [--load-processes 2]
 """
 
 from __future__ import annotations
@@ -380,8 +380,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before the window")
     parser.add_argument("--rate", type=float, default=10.0, help="submits/s per client in the paced run")
     parser.add_argument("--mode", choices=("both", "paced", "closed"), default="both")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="serving processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per serving process")
+    parser.add_argument("--workers", type=int, default=4 * (os.cpu_count() or 1),
+                        help="serving processes (the README's advice: about four per core)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per serving process")
     parser.add_argument("--load-processes", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
