@@ -55,7 +55,8 @@ SETTINGS: tuple[Setting, ...] = (
         "workers",
         "int",
         1,
-        "Serving processes sharing the port; more than 1 uses more CPU cores (Linux/macOS).",
+        "Serving processes sharing the port (Linux/macOS). On a server use about four per core, "
+        "with threads = 4: each process runs one request's Python at a time.",
     ),
     _s(
         "server",
