@@ -380,8 +380,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before the window")
     parser.add_argument("--rate", type=float, default=10.0, help="submits/s per client in the paced run")
     parser.add_argument("--mode", choices=("both", "paced", "closed"), default="both")
-    parser.add_argument("--workers", type=int, default=4 * (os.cpu_count() or 1),
-                        help="serving processes (the README's advice: about four per core)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4 * (os.cpu_count() or 1),
+        help="serving processes (the README's advice: about four per core)",
+    )
     parser.add_argument("--threads", type=int, default=4, help="threads per serving process")
     parser.add_argument("--load-processes", type=int, default=2)
     args = parser.parse_args()
