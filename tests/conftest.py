@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +50,13 @@ PERSONAS = {
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing() -> None:
     users.use_fast_hashing()
+
+
+def free_port() -> int:
+    """Return a loopback port that is free now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def make_app(instance: Path, **sections: Any) -> Flask:

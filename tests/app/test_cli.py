@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from app.crypto import Keys, open_answers
 from app.db import connect
 from forms.loader import load_template_data, shipped_template_path
 from forms.validation import blocking, validate
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -217,12 +217,6 @@ def test_bad_setting_in_the_environment_stops_with_a_clear_message(
     monkeypatch.setenv("CREWLOG_SECURITY_LOCKOUT_MINUTES", "soon")
     code, _, err = run(config_file, "init", capsys=capsys)
     assert code == 1 and "CREWLOG_SECURITY_LOCKOUT_MINUTES: must be a whole number" in err
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

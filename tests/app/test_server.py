@@ -1,4 +1,4 @@
-"""Serving: waitress's task queue warnings, rate-limited so a busy server's log stays readable."""
+"""Serving: rate-limited queue warnings, and keep-alive connections shared evenly between processes."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from app import server
 from app.server import EveryMinute
+from tests.conftest import free_port
 
 
 def queue_warning(depth: int) -> logging.LogRecord:
@@ -45,26 +49,29 @@ def pid_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [body]
 
 
-def serve_in_background(port: int, workers: int) -> multiprocessing.Process:
-    """Run app.server.serve with the pid app in a separate process; wait until it answers."""
+@pytest.fixture
+def port() -> Iterator[int]:
+    """Serve the pid app on a loopback port from two forked processes; yield the port."""
+    port = free_port()
     serving = multiprocessing.get_context("fork").Process(
         target=server.serve,
-        kwargs={
-            "make_app": lambda: pid_app,
-            "host": "127.0.0.1",
-            "port": port,
-            "threads": 2,
-            "workers": workers,
-        },
+        kwargs={"make_app": lambda: pid_app, "host": "127.0.0.1", "port": port, "threads": 2, "workers": 2},
         daemon=True,
     )
     serving.start()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            return serving
-        time.sleep(0.05)
-    raise AssertionError("the server did not start")
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the server did not start")
+        time.sleep(0.5)  # both serving processes listening
+        yield port
+    finally:
+        os.kill(serving.pid or 0, signal.SIGTERM)
+        serving.join(10)
 
 
 def ask_pid(conn: socket.socket) -> int:
@@ -76,41 +83,21 @@ def ask_pid(conn: socket.socket) -> int:
     return int(answer.split(b"\r\n\r\n", 1)[1])
 
 
-def test_a_burst_of_keep_alive_connections_is_shared_evenly_between_serving_processes() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    serving = serve_in_background(port, workers=2)
-    try:
-        time.sleep(0.5)  # both serving processes listening
-        connections = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(24)]
-        pids = collections.Counter(ask_pid(conn) for conn in connections)
-        assert len(pids) == 2
-        assert max(pids.values()) - min(pids.values()) <= 2, (
-            pids
-        )  # a shared socket alone gave 19 and 13 of 32
-        for conn in connections:
-            conn.close()
-    finally:
-        os.kill(serving.pid, signal.SIGTERM)
-        serving.join(10)
+def test_a_burst_of_keep_alive_connections_is_shared_evenly_between_serving_processes(port: int) -> None:
+    connections = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(24)]
+    pids = collections.Counter(ask_pid(conn) for conn in connections)
+    assert len(pids) == 2
+    assert max(pids.values()) - min(pids.values()) <= 2, pids  # a shared socket alone gave 17 and 7
+    for conn in connections:
+        conn.close()
 
 
-def test_when_a_serving_process_dies_the_other_takes_every_new_connection() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    serving = serve_in_background(port, workers=2)
-    try:
-        time.sleep(0.5)
-        first = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(4)]
-        victim, survivor = sorted({ask_pid(conn) for conn in first})
-        os.kill(victim, signal.SIGKILL)
-        time.sleep(0.5)  # the supervisor notices and takes it out of the balance
-        later = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(8)]
-        assert {ask_pid(conn) for conn in later} == {survivor}
-        for conn in first + later:
-            conn.close()
-    finally:
-        os.kill(serving.pid, signal.SIGTERM)
-        serving.join(10)
+def test_when_a_serving_process_dies_the_other_takes_every_new_connection(port: int) -> None:
+    first = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(4)]
+    victim, survivor = sorted({ask_pid(conn) for conn in first})
+    os.kill(victim, signal.SIGKILL)
+    time.sleep(0.5)  # the supervisor notices and takes it out of the balance
+    later = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(8)]
+    assert {ask_pid(conn) for conn in later} == {survivor}
+    for conn in first + later:
+        conn.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +18,7 @@ import sqlite_utils
 
 from app import db as app_db
 from app import shifts, units, users, writer
-from tests.conftest import csrf_from, encounter_body, valid_answers
+from tests.conftest import csrf_from, encounter_body, free_port, valid_answers
 
 PASSWORD = "writer-test-password-1"
 
@@ -164,9 +163,7 @@ def test_crewlog_serve_saves_through_its_writer_and_goes_on_when_the_writer_dies
     unit = units.create(conn, "CR-1", program_model="community_responder", home_county="08031")
     rita = users.create(conn, "rita", PASSWORD, "responder", team_role="peer_support")
     shifts.start(conn, unit.id, rita.id, [{"user_id": rita.id, "name": "rita", "team_role": "peer_support"}])
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen([*crewlog, "serve", "--host", "127.0.0.1", "--port", str(port)],
                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip

@@ -37,6 +37,22 @@ def open_form_online(page: Any) -> None:
     wait_ready(page)
 
 
+def open_as_responder(context: Any, address: str = "/encounters/new") -> Any:
+    """Log in as the responder in a new page, open the address (a new encounter) there; return the page."""
+    page = context.new_page()
+    log_in(page, "responder")
+    page.goto(address)
+    wait_ready(page)
+    return page
+
+
+def open_form_with_contact(context: Any, address: str = "/encounters/new") -> Any:
+    """Open the new-encounter form and make contact, so the people section shows; return the page."""
+    page = open_as_responder(context, address)
+    choose(page, "unit_disposition", "contact_made")
+    return page
+
+
 def wait_ready(page: Any) -> None:
     """Wait until the offline module has opened the record on the form page."""
     page.wait_for_function("() => document.documentElement.dataset.offlineReady !== undefined")

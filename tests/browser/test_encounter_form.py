@@ -13,18 +13,8 @@ from tests.browser.live_server import LiveServer
 from tests.conftest import PERSONAS, ApiClient, AuthActions
 
 
-def open_form(context: Any) -> Any:
-    """Log in as the responder, open a new encounter and make contact so the people section shows."""
-    page = context.new_page()
-    crew.log_in(page, "responder")
-    page.goto("/encounters/new")
-    crew.wait_ready(page)
-    crew.choose(page, "unit_disposition", "contact_made")
-    return page
-
-
 def test_enter_in_a_persons_text_field_saves_the_draft_and_keeps_every_person(context: Any) -> None:
-    page = open_form(context)
+    page = crew.open_form_with_contact(context)
     page.click("[data-add-row=persons]")
     page.fill("#persons-0-person_local_id", "C-1001")
     page.fill("#persons-1-person_local_id", "C-1002")
@@ -38,7 +28,7 @@ def test_enter_in_a_persons_text_field_saves_the_draft_and_keeps_every_person(co
 
 
 def test_a_new_person_starts_blank_even_when_the_first_is_filled_in(context: Any) -> None:
-    page = open_form(context)
+    page = crew.open_form_with_contact(context)
     crew.choose(page, "persons-0-sex", "female")
     page.fill("#persons-0-age_years", "30")
     crew.choose(page, "persons-0-arrest_made", "true")
@@ -56,7 +46,7 @@ def test_a_new_person_starts_blank_even_when_the_first_is_filled_in(context: Any
 
 
 def test_a_new_person_carries_none_of_the_first_persons_messages(context: Any) -> None:
-    page = open_form(context)
+    page = crew.open_form_with_contact(context)
     crew.finalize(page)  # the browser's validator marks what person 1 still needs
     page.locator("[data-offline-msg][role=alert]").wait_for()
     assert page.locator("[data-row='0'] .field-msg").count() > 0
@@ -69,10 +59,7 @@ def test_a_person_is_added_to_a_saved_draft_that_had_none(context: Any, live: Li
     client = live.app.test_client()
     assert AuthActions(client).login("responder").status_code == 302
     record = ApiClient(client, PERSONAS["responder"]).save({"call_source": "911"}).get_json()["id"]
-    page = context.new_page()
-    crew.log_in(page, "responder")
-    page.goto(f"/encounters/{record}/edit")
-    crew.wait_ready(page)
+    page = crew.open_as_responder(context, f"/encounters/{record}/edit")
     assert page.locator("[data-row]").count() == 0
     crew.choose(page, "unit_disposition", "contact_made")
     page.click("[data-add-row=persons]")
@@ -84,7 +71,7 @@ def test_a_person_is_added_to_a_saved_draft_that_had_none(context: Any, live: Li
 
 
 def test_people_can_be_added_again_after_every_row_was_removed(context: Any) -> None:
-    page = open_form(context)
+    page = crew.open_form_with_contact(context)
     page.click("[data-row='0'] [data-remove-row]")
     assert page.locator("[data-row]").count() == 0
     page.click("[data-add-row=persons]")
@@ -94,7 +81,7 @@ def test_people_can_be_added_again_after_every_row_was_removed(context: Any) -> 
 
 
 def test_a_draft_with_two_people_comes_back_after_a_reload(context: Any) -> None:
-    page = open_form(context)
+    page = crew.open_form_with_contact(context)
     page.fill("#persons-0-age_years", "41")
     page.click("[data-add-row=persons]")
     page.fill("#persons-1-age_years", "12")
@@ -108,10 +95,7 @@ def test_a_draft_with_two_people_comes_back_after_a_reload(context: Any) -> None
 
 
 def test_a_draft_begun_before_contact_was_made_still_has_its_person(context: Any) -> None:
-    page = context.new_page()
-    crew.log_in(page, "responder")
-    page.goto("/encounters/new?new=1")
-    crew.wait_ready(page)
+    page = crew.open_as_responder(context, "/encounters/new?new=1")
     assert not page.is_visible("#group-persons")  # people served do not apply yet
     crew.choose(page, "call_source", "911")
     page.wait_for_timeout(500)  # autosave waits for a pause in changes
@@ -125,10 +109,7 @@ def test_a_draft_begun_before_contact_was_made_still_has_its_person(context: Any
 
 
 def test_the_county_field_offers_its_codes_from_the_first_touch(context: Any) -> None:
-    page = context.new_page()
-    crew.log_in(page, "responder")
-    page.goto("/encounters/new")
-    crew.wait_ready(page)
+    page = crew.open_as_responder(context)
     page.click("#incident_county")
     assert page.evaluate("() => document.getElementById('incident_county').list?.options.length") > 10
 

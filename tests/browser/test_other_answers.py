@@ -14,16 +14,6 @@ from tests.browser.live_server import LiveServer
 from tests.conftest import PERSONAS, ApiClient, AuthActions
 
 
-def open_form(context: Any) -> Any:
-    """Log in as the responder, open a new encounter and make contact so the people section shows."""
-    page = context.new_page()
-    crew.log_in(page, "responder")
-    page.goto("/encounters/new?new=1")
-    crew.wait_ready(page)
-    crew.choose(page, "unit_disposition", "contact_made")
-    return page
-
-
 def choose_other(page: Any, name: str, value: str) -> None:
     """Open a field's "Other answers" (unless open) and tap one of its chips."""
     details = page.locator(f"#wrap-{name} details.other-answers")
@@ -41,7 +31,7 @@ def other_is_chosen(page: Any, name: str, value: str) -> bool:
 
 
 def test_other_answers_open_as_chips_and_come_back_with_a_draft(context: Any) -> None:
-    page = open_form(context)
+    page = crew.open_form_with_contact(context, "/encounters/new?new=1")
     choose_other(page, "psap_incident_id", "not_recorded")
     assert page.is_visible('input[name="psap_incident_id__nv"][value="not_recorded"] + span')
     page.fill("#persons-0-age_years", "41")
@@ -56,7 +46,7 @@ def test_other_answers_open_as_chips_and_come_back_with_a_draft(context: Any) ->
 
 
 def test_a_new_person_has_other_answers_of_its_own(context: Any) -> None:
-    page = open_form(context)
+    page = crew.open_form_with_contact(context, "/encounters/new?new=1")
     choose_other(page, "persons-0-race_ethnicity", "refused")  # opened on the first person ...
     page.click("[data-add-row=persons]")
     assert not other_is_chosen(page, "persons-1-race_ethnicity", "refused")  # starts blank
@@ -72,10 +62,7 @@ def test_a_person_added_to_a_draft_that_had_none_has_other_answers(context: Any,
     client = live.app.test_client()
     assert AuthActions(client).login("responder").status_code == 302
     record = ApiClient(client, PERSONAS["responder"]).save({"call_source": "911"}).get_json()["id"]
-    page = context.new_page()
-    crew.log_in(page, "responder")
-    page.goto(f"/encounters/{record}/edit")
-    crew.wait_ready(page)
+    page = crew.open_as_responder(context, f"/encounters/{record}/edit")
     crew.choose(page, "unit_disposition", "contact_made")
     page.click("[data-add-row=persons]")  # made from the page's blank row: there was none to copy
     choose_other(page, "persons-0-age_years", "approximate")
@@ -83,7 +70,7 @@ def test_a_person_added_to_a_draft_that_had_none_has_other_answers(context: Any,
 
 
 def test_an_automatic_other_answer_is_set_without_opening_it(context: Any) -> None:
-    page = open_form(context)
+    page = crew.open_form_with_contact(context, "/encounters/new?new=1")
     crew.choose(page, "call_source", "walk_up_flag_down")  # self-initiated: nobody was en route
     assert other_is_chosen(page, "en_route_at", "not_applicable")
 
