@@ -7,8 +7,10 @@ opens the new-encounter form once online so the service worker installs. It prin
 file the form page loads (raw and gzip bytes), the totals, the JavaScript total, and the
 time until the form is usable when it comes from the service worker's cache with the CPU
 throttled 4x (the median of --runs offline loads, timed only once the worker controls the page
-and holds the blank form; "usable" is when form.js has run and the offline module listens, so
-what the crew types is autosaved: drafts are then read from IndexedDB without blocking them).
+and holds the blank form; "usable" is when the form's first screen is drawn, form.js has run and
+the offline module listens, so what the crew types is autosaved: drafts are then read from
+IndexedDB, and the fields after the first screen drawn a few a frame, without blocking them; the
+moment the whole form is drawn is printed too).
 Budgets: page with everything it loads <= 120 KB raw
 and <= 35 KB gzip, JavaScript <= 30 KB raw, usable <= 300 ms. Files the page fetches only
 later (the validator and the template, on Finalize), the service worker's install download
@@ -174,12 +176,13 @@ def time_to_usable(context: Any, page: Any, runs: int) -> dict[str, list[int]]:
     context.add_init_script(DRAWN)
     cdp = context.new_cdp_session(page)
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
-    names = ("usable", "ready", "empty", "received", "read", "scripted")
+    names = ("usable", "ready", "whole", "empty", "received", "read", "scripted")
     times: dict[str, list[int]] = {name: [] for name in names}
     for _ in range(runs):
         page.goto(FORM + "?new=1")
         times["usable"].append(wait_usable(page))
         times["ready"].append(moment(page, "offlineReady"))
+        times["whole"].append(moment(page, "formDrawn"))
         for name, value in phases(page).items():
             times[name].append(value)
         page.goto("/offline")
@@ -257,8 +260,9 @@ def report(figures: dict[str, Any]) -> list[str]:
         f"{median['read']} ms, scripts run (DOMContentLoaded) at {median['scripted']} ms, then drawn"
     )
     print(
-        f"  for scale, not budgeted: drafts read at median {median['ready']} ms; "
-        f"the offline page (no form) drawn at median {median['empty']} ms"
+        f"  for scale, not budgeted: the rest of the form (after its first screen) drawn at median "
+        f"{median['whole']} ms; drafts read at median {median['ready']} ms; the offline page (no form) "
+        f"drawn at median {median['empty']} ms"
     )
     checks = {"raw": raw, "gzip": packed, "js": js, "usable_ms": usable}
     return [f"{name} {value} > {BUDGETS[name]}" for name, value in checks.items() if value > BUDGETS[name]]

@@ -96,7 +96,7 @@ def render(
 ) -> tuple[str, int]:
     """Render the encounter page for a form, with messages from validation."""
     answers = normalize(template, _answers_if_readable(template, form), extended=extended(), finalize=False)
-    page = Arranger(template, answers, messages or [], language()).page(form)
+    page = Arranger(template, answers, messages or [], language()).page(form, first_screen_first=True)
     status = encounter.status if encounter else None
     target = (
         url_for("responder.edit_encounter", encounter_id=encounter.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,12 @@ from forms.model import Answers, Field, Group, Section, Template
 BLOCKING = ("FATAL", "ERROR")
 BOOKKEEPING = ("encounter_uuid", "base_revision", "time_zone", "acknowledged")
 _PATH = re.compile(r"^(?P<group>[a-z][a-z0-9_]*)\[(?P<row>\d+)\]\.(?P<field>.+)$")
+# The form's first screen is drawn before the rest: form.js draws what is marked "later" a few
+# fields a frame once the crew can start (half the time to a usable form on a slow tablet). The
+# first screen is what a tall tablet shows below the page header, counted in rows of chips (about
+# 56 px): a section heading takes one, a field's label and help two, its chips one per four.
+FIRST_SCREEN_ROWS = 16
+CHIPS_PER_ROW = 4
 
 
 def html_name(path: str | None) -> str | None:
@@ -34,6 +41,7 @@ class FieldView:
     messages: list[dict[str, Any]]
     options: list[tuple[str, str]]
     relevant_now: bool
+    later: bool = False
 
     @property
     def chips(self) -> bool:
@@ -64,6 +72,7 @@ class SectionView:
     title: str
     fields: list[FieldView]
     kind: str = "section"
+    later: bool = False
 
 
 @dataclass
@@ -89,6 +98,7 @@ class GroupView:
     relevant_now: bool
     row_word: str | None = None
     kind: str = "group"
+    later: bool = False
 
 
 @dataclass
@@ -113,8 +123,11 @@ class Arranger:
         for message in messages:
             self.by_name.setdefault(html_name(message.get("field")), []).append(dict(message))
 
-    def page(self, form: Any) -> Page:
+    def page(self, form: Any, *, first_screen_first: bool = False) -> Page:
         """Return the page view: sections and groups in template order, summary, warnings.
+
+        With first_screen_first, what comes after the form's first screen is marked to be drawn
+        later (FIRST_SCREEN_ROWS), unless the page shows messages: its summary links to any field.
 
         A repeat group whose relevance reads encounter fields shown further down (people
         served depend on "Did we make contact?") is placed after the last of those fields,
@@ -132,7 +145,10 @@ class Arranger:
         blocks = [view for _, view in sorted(placed, key=lambda item: item[0])]
         _offer_codes_once(blocks)
         hidden = [(str(e), None) for name in BOOKKEEPING for e in form[name].errors]
-        return Page(blocks, hidden + self.summary(blocks), self.warnings())
+        page = Page(blocks, hidden + self.summary(blocks), self.warnings())
+        if first_screen_first and not (page.summary or self.by_name):
+            _first_screen_first(blocks)
+        return page
 
     def _group_position(self, group: Group) -> float:
         """Return where a group goes: at its first section, or after the fields its relevance reads."""
@@ -252,6 +268,21 @@ def _offer_codes_once(blocks: list[SectionView | GroupView]) -> None:
             view.options = []
         elif view.options:
             offered.add(view.spec.id)
+
+
+def _first_screen_first(blocks: list[SectionView | GroupView]) -> None:
+    """Mark the sections, groups and fields after the form's first screen to be drawn later."""
+    rows = 0
+    for block in blocks:
+        block.later = rows >= FIRST_SCREEN_ROWS
+        rows += 1
+        if isinstance(block, GroupView):
+            rows = FIRST_SCREEN_ROWS if block.relevant_now else rows - 1
+            continue
+        for view in block.fields:
+            view.later = rows >= FIRST_SCREEN_ROWS
+            if view.relevant_now:
+                rows += 2 + (math.ceil(len(view.field.choices) / CHIPS_PER_ROW) if view.chips else 0)
 
 
 def _parse_errors(view: FieldView) -> list[str]:

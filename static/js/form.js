@@ -193,6 +193,18 @@ function numberRows(group) {
   if (add) add.disabled = rows.length >= Number(group.dataset.maxRows || Infinity);
 }
 
+// Draw what comes after the form's first screen (class "later", see layout.py) a few fields a
+// frame once the first screen is drawn, and all at once before a submit or a jump to a field.
+// <html data-form-drawn> marks when the whole form is drawn.
+const LATER_PER_FRAME = 4;
+const afterFrame = (work) => requestAnimationFrame(() => setTimeout(work));
+function drawLater(all = false) {
+  const later = [...document.querySelectorAll(".later")];
+  later.slice(0, all ? later.length : LATER_PER_FRAME).forEach((el) => el.classList.remove("later"));
+  if (!all && later.length > LATER_PER_FRAME) afterFrame(() => drawLater());
+  else document.documentElement.dataset.formDrawn ??= String(Math.round(performance.now()));
+}
+
 // A second tap on a selected chip clears it (radio groups marked data-clearable).
 const lastChecked = new Map();
 function onRadioClick(event) {
@@ -219,4 +231,7 @@ if (form) {
   for (const type of ["pointerdown", "keydown", "focusin", "change"]) form.addEventListener(type, () => unpack(form, FIRST_TOUCH), true);
   form.querySelectorAll("[data-group]").forEach(numberRows);
   applyRelevance();
+  addEventListener("DOMContentLoaded", () => afterFrame(drawLater), { once: true });
+  form.addEventListener("submit", () => drawLater(true), true);
+  addEventListener("hashchange", () => drawLater(true));
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -25,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 
 from app import encounter_store, template_versions, users
 from app.db import write_transaction
+from app.responder import layout
 from app.responder.editing import browser_template
 from forms.builder import form_data_from_answers
 from forms.conditions import evaluate
@@ -203,6 +205,31 @@ def test_new_encounter_page_is_prefilled_from_the_shift_and_carries_a_uuid(app: 
     assert form.data["incident_county"] == "08031"
     assert form.data["persons-0-row_marker"] == "1"
     assert form.data["time_zone"] == "America/Denver"
+
+
+def _fields_marked(page: str) -> tuple[list[str], list[str]]:
+    """Return the page's fields in order, and those marked to be drawn after the first screen."""
+    wraps = re.findall(r'<div class="field([^"]*)" id="wrap-([a-z_]+)"', page)
+    return [name for _, name in wraps], [name for css, name in wraps if "later" in css.split()]
+
+
+def test_a_blank_form_marks_what_comes_after_its_first_screen_to_be_drawn_later(app: Flask) -> None:
+    crew = Crew(app)
+    fields, later = _fields_marked(_text(crew.get("/encounters/new")))
+    first = fields[: len(fields) - len(later)]
+    assert first and later and fields == first + later  # the first screen, then all the rest
+    assert first[:2] == ["team_roles", "call_source"]
+    assert {"call_received_at", "narrative", "attested"} <= set(later)
+    assert len(first) <= layout.FIRST_SCREEN_ROWS / 2  # a field takes two rows at least
+
+
+def test_a_page_with_messages_is_drawn_whole(app: Flask) -> None:
+    crew = Crew(app)
+    form = crew.form("/encounters/new")
+    refused = crew.submit("/encounters/new", form, "finalize")
+    assert refused.status_code == 422
+    fields, later = _fields_marked(_text(refused))
+    assert fields and later == []  # the summary links to any field: every one is drawn at once
 
 
 def test_draft_saves_incomplete_and_reloads_with_answers_intact(

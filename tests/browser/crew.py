@@ -58,6 +58,11 @@ def wait_ready(page: Any) -> None:
     page.wait_for_function("() => document.documentElement.dataset.offlineReady !== undefined")
 
 
+def wait_drawn(page: Any) -> None:
+    """Wait until the whole form is drawn: the fields after its first screen come a few a frame."""
+    page.wait_for_function("() => document.documentElement.dataset.formDrawn !== undefined")
+
+
 def wait_until(page: Any, predicate: str, timeout_s: float = 15) -> Any:
     """Poll an async predicate in the page until it returns something truthy."""
     deadline = time.monotonic() + timeout_s

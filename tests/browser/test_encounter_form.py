@@ -1,7 +1,8 @@
 # ruff: noqa: F811  (test arguments name the fixtures imported from tests.browser.fixtures)
 """The encounter form in a real browser: Enter never removes or adds a person, new person rows
 start blank, a draft brings its people back (also one begun before the people section applied),
-a field with a list of codes offers them, and without JavaScript rows still change by posting."""
+a field with a list of codes offers them, the fields after the first screen are drawn next (and at
+once before Finalize), and without JavaScript rows still change by posting."""
 
 from __future__ import annotations
 
@@ -112,6 +113,49 @@ def test_the_county_field_offers_its_codes_from_the_first_touch(context: Any) ->
     page = crew.open_as_responder(context)
     page.click("#incident_county")
     assert page.evaluate("() => document.getElementById('incident_county').list?.options.length") > 10
+
+
+# A field in the form's last section, after its first screen (see app/responder/layout.py).
+LAST_FIELD = "#wrap-attested"
+# Put fields back as not drawn yet, as they are for a moment after the first screen is drawn.
+UNDRAW = "(ids) => ids.forEach((id) => document.getElementById(id).classList.add('later'))"
+
+
+def test_the_rest_of_the_form_is_drawn_after_its_first_screen(context: Any) -> None:
+    page = crew.open_as_responder(context)
+    crew.wait_drawn(page)
+    assert page.locator(".later").count() == 0
+    assert page.is_visible(LAST_FIELD) and page.is_visible("#wrap-team_roles")
+    crew.choose(page, "attested", "true")  # what is drawn later is answered like the rest
+    assert page.is_checked("input[name=attested][value=true]")
+
+
+def test_finalize_draws_every_field_not_drawn_yet_before_it_checks_them(context: Any) -> None:
+    page = crew.open_as_responder(context)
+    crew.wait_drawn(page)
+    page.evaluate(UNDRAW, ["wrap-attested", "wrap-narrative"])
+    assert not page.is_visible(LAST_FIELD)
+    crew.finalize(page)  # the browser's validator marks what is missing and moves to the first of it
+    page.locator("[data-offline-msg][role=alert]").wait_for()
+    assert page.locator(".later").count() == 0
+    assert page.is_visible(LAST_FIELD)
+    assert page.locator(f"{LAST_FIELD} .field-msg").count() > 0
+
+
+def test_a_jump_to_a_field_draws_every_field_not_drawn_yet(context: Any) -> None:
+    page = crew.open_as_responder(context)
+    crew.wait_drawn(page)
+    page.evaluate(UNDRAW, ["wrap-attested"])
+    page.evaluate("() => { location.hash = 'attested-0'; }")
+    page.wait_for_function("() => !document.querySelector('.later')")
+    assert page.is_visible(LAST_FIELD)
+
+
+def test_without_javascript_the_whole_form_is_drawn_at_once(no_script: Any) -> None:
+    crew.log_in(no_script, "responder")
+    no_script.goto("/encounters/new")
+    assert no_script.locator(".later").count() > 0  # the server marks them; only the script waits
+    assert no_script.is_visible(LAST_FIELD)
 
 
 def test_without_javascript_the_county_field_offers_its_codes(no_script: Any) -> None:
