@@ -2,7 +2,25 @@
 // The form works without this file: the server decides relevance and changes rows on a post.
 import { evaluate } from "./conditions.js";
 
+// With this script (class "js"), the fields after the first screen (class "later", layout.py) are
+// drawn four a frame once it is drawn, and all at once before a submit or a jump to a field. Set up
+// first: nothing failing below can leave them hidden.
 document.documentElement.classList.add("js");
+addEventListener("DOMContentLoaded", () => drawLater(), { once: true });
+addEventListener("submit", () => drawLater(true), true);
+addEventListener("hashchange", () => drawLater(true));
+
+function drawLater(all = false) {
+  const later = [...document.querySelectorAll(".later")];
+  if (all) later.splice(0).forEach((el) => el.classList.remove("later"));
+  if (later.length) requestAnimationFrame(() => setTimeout(drawFour));
+  else document.documentElement.dataset.formDrawn ??= String(Math.round(performance.now()));
+}
+
+function drawFour() {
+  [...document.querySelectorAll(".later")].slice(0, 4).forEach((el) => el.classList.remove("later"));
+  drawLater();
+}
 
 const form = document.getElementById("encounter-form");
 const template = JSON.parse(document.getElementById("template-json")?.textContent || "{}");
@@ -83,8 +101,8 @@ function setValue(wrap, value) {
   else if (target && !target.checked) target.checked = true;
 }
 
-// Make elements of markup sent as text (<noscript>): "Other answers" and offered codes (fields.html),
-// and rows of a group that does not apply yet (encounter.html).
+// Make elements of markup sent as text (<noscript>): "Other answers", offered codes (fields.html),
+// rows of a group that does not apply yet (encounter.html).
 function unpack(within, selector = "noscript") {
   for (const text of within.querySelectorAll(selector)) text.outerHTML = text.textContent;
 }
@@ -132,8 +150,7 @@ function removeRow(group, row) {
   row.remove();
 }
 
-// Lay out the rows of a draft being restored (the offline module sends {group: [index, ...]}):
-// blank rows with those indexes, which it then fills in.
+// Lay out blank rows for a draft being restored ({group: [index, ...]}); drafts.js fills them in.
 function onRows(event) {
   unpack(form, FIRST_TOUCH); // rows are copied below
   for (const group of form.querySelectorAll("[data-group]")) {
@@ -148,8 +165,8 @@ function onRows(event) {
   unpack(form); // the draft may hold other answers
 }
 
-// Return (index) => a group's blank row HTML, copied once from a row on the page, or from the
-// server's <template> when the group came with none (the page carries no spare copy of a row).
+// Return (index) => a group's blank row HTML, copied once from a row on the page, or else from
+// the server's <template> (the page carries no spare copy of a row).
 const blankRows = new Map();
 function rowMaker(group) {
   const id = group.dataset.group;
@@ -193,18 +210,6 @@ function numberRows(group) {
   if (add) add.disabled = rows.length >= Number(group.dataset.maxRows || Infinity);
 }
 
-// Draw what comes after the form's first screen (class "later", see layout.py) a few fields a
-// frame once the first screen is drawn, and all at once before a submit or a jump to a field.
-// <html data-form-drawn> marks when the whole form is drawn.
-const LATER_PER_FRAME = 4;
-const afterFrame = (work) => requestAnimationFrame(() => setTimeout(work));
-function drawLater(all = false) {
-  const later = [...document.querySelectorAll(".later")];
-  later.slice(0, all ? later.length : LATER_PER_FRAME).forEach((el) => el.classList.remove("later"));
-  if (!all && later.length > LATER_PER_FRAME) afterFrame(() => drawLater());
-  else document.documentElement.dataset.formDrawn ??= String(Math.round(performance.now()));
-}
-
 // A second tap on a selected chip clears it (radio groups marked data-clearable).
 const lastChecked = new Map();
 function onRadioClick(event) {
@@ -231,7 +236,4 @@ if (form) {
   for (const type of ["pointerdown", "keydown", "focusin", "change"]) form.addEventListener(type, () => unpack(form, FIRST_TOUCH), true);
   form.querySelectorAll("[data-group]").forEach(numberRows);
   applyRelevance();
-  addEventListener("DOMContentLoaded", () => afterFrame(drawLater), { once: true });
-  form.addEventListener("submit", () => drawLater(true), true);
-  addEventListener("hashchange", () => drawLater(true));
 }

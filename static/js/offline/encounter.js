@@ -13,8 +13,8 @@ export async function start({ user, t, sync }) {
   for (const type of ["input", "change", "click"]) form.addEventListener(type, onEdit);
   window.addEventListener("pagehide", () => page.changed && autosave()); // an untouched form is no draft
   form.addEventListener("submit", onSubmit);
-  // Usable once form.js has run (DOMContentLoaded follows all module scripts) and the form is drawn
-  // (after the next frame); drafts are read from IndexedDB meanwhile, without holding the crew up.
+  // Usable once form.js has run (DOMContentLoaded follows all module scripts) and the first screen
+  // is drawn (the next frame); drafts are read from IndexedDB meanwhile.
   const parsed = new Promise((done) => ["DOMContentLoaded", "load"].forEach((e) => addEventListener(e, done, { once: true })));
   parsed.then(() => requestAnimationFrame(() => setTimeout(() => mark("usable"))));
   await openRecord(new URLSearchParams(location.search));
@@ -28,8 +28,7 @@ const isNew = location.pathname.endsWith("/encounters/new");
 const finalizer = () => import("./finalize.js");
 
 // Show what the address asks for: a refused record, a draft, the last unfinished draft, or a blank
-// form. What the crew typed meanwhile is never replaced: then drafts are offered as links (and a
-// refused record stays linked from the status bar).
+// form. What the crew typed meanwhile is never replaced: drafts are then offered as links.
 async function openRecord(params) {
   const { user, t } = page;
   const held = params.get("open") && (await get("outbox", [user, params.get("open")]));

@@ -1,6 +1,5 @@
-// Every page: register the service worker, keep storage, show the sync status bar, and send this
-// user's outbox on load, when the connection returns, when the page is shown, on a timer and on demand.
-// The status bar is drawn here too: every page shows it, so one module (one request) fewer.
+// Every page: register the service worker, keep storage, draw the sync status bar (here: one request
+// fewer), and send this user's outbox on load, when back online or shown, on a timer and on demand.
 import { start as openEncounterPage } from "./encounter.js";
 import { all, get } from "./store.js";
 
