@@ -21,6 +21,7 @@ SHELL_STATIC = (
     "css/app.css",
     "js/conditions.js",
     "js/form.js",
+    "js/rows.js",
     "js/validation.js",
     "js/offline/main.js",
     "js/offline/store.js",

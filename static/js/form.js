@@ -1,4 +1,4 @@
-// Encounter page behaviour: relevance, one-tap "now", steppers, person rows, clearable chips.
+// Encounter page behaviour: relevance, one-tap "now", steppers, clearable chips (rows: rows.js).
 // The form works without this file: the server decides relevance and changes rows on a post.
 import { evaluate } from "./conditions.js";
 
@@ -103,10 +103,10 @@ function setValue(wrap, value) {
 
 // Make elements of markup sent as text (<noscript>): "Other answers", offered codes (fields.html),
 // rows of a group that does not apply yet (encounter.html).
-function unpack(within, selector = "noscript") {
+export function unpack(within, selector = "noscript") {
   for (const text of within.querySelectorAll(selector)) text.outerHTML = text.textContent;
 }
-const FIRST_TOUCH = "[data-rows] > noscript, noscript[data-codes]";
+export const FIRST_TOUCH = "[data-rows] > noscript, noscript[data-codes]";
 
 // Return the current wall-clock time in a time zone as YYYY-MM-DDTHH:MM:SS.
 function wallClock(timeZone) {
@@ -130,80 +130,11 @@ function onClick(event) {
   } else if (button?.matches("[data-add-row], [data-remove-row]")) {
     event.preventDefault();
     const group = button.closest("[data-group]");
-    if (button.dataset.addRow) addRow(group);
-    else removeRow(group, button.closest("[data-row]"));
-    numberRows(group);
-    applyRelevance();
+    import("./rows.js").then((rows) => rows.changeRows(group, button)).then(applyRelevance);
   }
 }
 
-function addRow(group) {
-  const rows = group.querySelector("[data-rows]");
-  const used = [...rows.querySelectorAll("[data-row]")].map((r) => Number(r.dataset.row));
-  rows.insertAdjacentHTML("beforeend", rowMaker(group)(String(used.length ? Math.max(...used) + 1 : 0)));
-  rows.lastElementChild?.querySelector("input:not([type=hidden]), select, textarea")?.focus();
-}
-
-function removeRow(group, row) {
-  rowMaker(group); // copy a row before the last one goes
-  group.append(...row.querySelectorAll("datalist")); // the other rows' inputs still offer these codes
-  row.remove();
-}
-
-// Lay out blank rows for a draft being restored ({group: [index, ...]}); drafts.js fills them in.
-function onRows(event) {
-  unpack(form, FIRST_TOUCH); // rows are copied below
-  for (const group of form.querySelectorAll("[data-group]")) {
-    const indexes = event.detail[group.dataset.group];
-    if (!indexes) continue;
-    const make = rowMaker(group);
-    const holder = group.querySelector("[data-rows]");
-    group.append(...holder.querySelectorAll("datalist"));
-    holder.innerHTML = indexes.map(make).join("");
-    numberRows(group);
-  }
-  unpack(form); // the draft may hold other answers
-}
-
-// Return (index) => a group's blank row HTML, copied once from a row on the page, or else from
-// the server's <template> (the page carries no spare copy of a row).
-const blankRows = new Map();
-function rowMaker(group) {
-  const id = group.dataset.group;
-  if (!blankRows.has(id)) {
-    const row = group.querySelector("[data-row]");
-    blankRows.set(id, row ? blankCopy(row, id) : document.getElementById(`row-template-${id}`)?.innerHTML || "");
-  }
-  return (index) => blankRows.get(id).replaceAll("__index__", index);
-}
-
-// Copy a row without answers or messages, its names and ids numbered "__index__".
-function blankCopy(source, group) {
-  const row = source.cloneNode(true);
-  unpack(row); // its "Other answers" are numbered below too
-  row.querySelectorAll("[data-msg], [data-offline-msg], .not-relevant-note, datalist").forEach((el) => el.remove());
-  const from = `${group}-${row.dataset.row}-`;
-  for (const el of [row, ...row.querySelectorAll("*")]) {
-    clearAnswer(el);
-    for (const { name, value } of [...el.attributes]) el.setAttribute(name, value.replaceAll(from, `${group}-__index__-`));
-  }
-  row.dataset.row = "__index__";
-  row.querySelector("[data-remove-row]").value = `remove_row:${group}:__index__`;
-  return row.outerHTML;
-}
-
-// Clear one element of a copied row: no answer, no message state (an aria-describedby naming a
-// removed message is left: a reference to no element is ignored).
-function clearAnswer(el) {
-  for (const name of ["checked", "selected", "hidden", "open", "aria-invalid"]) el.removeAttribute(name);
-  el.classList.remove("has-error", "has-warning");
-  if (el.tagName === "TEXTAREA") el.textContent = "";
-  if (el.tagName === "INPUT" && !["radio", "checkbox", "hidden"].includes(el.type)) el.removeAttribute("value");
-  // A yes/no field starts on its "unanswered" chip (value ""), as on the server's blank form.
-  if (el.type === "radio" && el.value === "" && !el.name.endsWith("__nv")) el.setAttribute("checked", "");
-}
-
-function numberRows(group) {
+export function numberRows(group) {
   const rows = group.querySelectorAll("[data-row]");
   rows.forEach((row, i) => (row.querySelector("[data-row-title]").textContent = group.dataset.rowLabel.replace("{n}", i + 1)));
   const add = group.querySelector("[data-add-row]");
@@ -230,7 +161,6 @@ if (form) {
   form.addEventListener("click", onRadioClick);
   form.addEventListener("change", applyRelevance);
   form.addEventListener("input", applyRelevance);
-  form.addEventListener("rows", onRows);
   form.addEventListener("toggle", (event) => unpack(event.target), true);
   // Rows and codes sent as text are unpacked at the first touch: a draft holds them as ever.
   for (const type of ["pointerdown", "keydown", "focusin", "change"]) form.addEventListener(type, () => unpack(form, FIRST_TOUCH), true);

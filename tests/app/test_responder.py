@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 from tests import conftest as _shared  # noqa: E402
+from tests.browser.crew import add_person, remove_person  # noqa: E402
 
 PERSONAS, AuthActions, valid_answers = _shared.PERSONAS, _shared.AuthActions, _shared.valid_answers
 ZONE = ZoneInfo("America/Denver")
@@ -657,10 +658,10 @@ def test_person_rows_are_added_removed_and_saved_from_the_page(
     page = tablet
     _chip(page, "unit_disposition", "contact_made")
     page.fill("#persons-0-age_years", "30")
-    page.click("[data-add-row=persons]")
+    add_person(page)
     page.fill("#persons-1-age_years", "9")
     assert page.inner_text("#group-persons").count("Person 2") == 1
-    page.click("[data-row='0'] [data-remove-row]")
+    remove_person(page, 0)
     assert "Person 2" not in page.inner_text("#group-persons")
     encounter_id = page.input_value("input[name=encounter_uuid]")
     page.click("button[value=save]")

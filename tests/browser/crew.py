@@ -53,6 +53,19 @@ def open_form_with_contact(context: Any, address: str = "/encounters/new") -> An
     return page
 
 
+def add_person(page: Any) -> None:
+    """Tap "Add person" and wait for the new row (rows.js loads at the first change of rows)."""
+    before = page.locator("[data-row]").count()
+    page.click("[data-add-row=persons]")
+    page.wait_for_function(f"() => document.querySelectorAll('[data-row]').length > {before}")
+
+
+def remove_person(page: Any, row: int) -> None:
+    """Tap the Remove button of a person row and wait until the row is gone."""
+    page.click(f"[data-row='{row}'] [data-remove-row]")
+    page.locator(f"[data-row='{row}']").wait_for(state="detached")
+
+
 def wait_ready(page: Any) -> None:
     """Wait until the offline module has opened the record on the form page."""
     page.wait_for_function("() => document.documentElement.dataset.offlineReady !== undefined")

@@ -16,7 +16,7 @@ from tests.conftest import PERSONAS, ApiClient, AuthActions
 
 def test_enter_in_a_persons_text_field_saves_the_draft_and_keeps_every_person(context: Any) -> None:
     page = crew.open_form_with_contact(context)
-    page.click("[data-add-row=persons]")
+    crew.add_person(page)
     page.fill("#persons-0-person_local_id", "C-1001")
     page.fill("#persons-1-person_local_id", "C-1002")
     with page.expect_navigation():
@@ -33,7 +33,7 @@ def test_a_new_person_starts_blank_even_when_the_first_is_filled_in(context: Any
     crew.choose(page, "persons-0-sex", "female")
     page.fill("#persons-0-age_years", "30")
     crew.choose(page, "persons-0-arrest_made", "true")
-    page.click("[data-add-row=persons]")
+    crew.add_person(page)
     assert page.inner_text("#persons-1-title") == "Person 2"
     assert page.input_value("#persons-1-age_years") == ""
     assert not page.is_checked("input[name='persons-1-sex'][value=female]")
@@ -51,7 +51,7 @@ def test_a_new_person_carries_none_of_the_first_persons_messages(context: Any) -
     crew.finalize(page)  # the browser's validator marks what person 1 still needs
     page.locator("[data-offline-msg][role=alert]").wait_for()
     assert page.locator("[data-row='0'] .field-msg").count() > 0
-    page.click("[data-add-row=persons]")
+    crew.add_person(page)
     assert page.locator("[data-row='1'] [data-field]").count() > 0
     assert page.locator("[data-row='1'] .field-msg").count() == 0
 
@@ -63,7 +63,7 @@ def test_a_person_is_added_to_a_saved_draft_that_had_none(context: Any, live: Li
     page = crew.open_as_responder(context, f"/encounters/{record}/edit")
     assert page.locator("[data-row]").count() == 0
     crew.choose(page, "unit_disposition", "contact_made")
-    page.click("[data-add-row=persons]")
+    crew.add_person(page)
     page.fill("#persons-0-age_years", "52")
     with page.expect_navigation():
         page.click("button[name=action][value=save]")
@@ -73,9 +73,9 @@ def test_a_person_is_added_to_a_saved_draft_that_had_none(context: Any, live: Li
 
 def test_people_can_be_added_again_after_every_row_was_removed(context: Any) -> None:
     page = crew.open_form_with_contact(context)
-    page.click("[data-row='0'] [data-remove-row]")
+    crew.remove_person(page, 0)
     assert page.locator("[data-row]").count() == 0
-    page.click("[data-add-row=persons]")
+    crew.add_person(page)
     page.fill("#persons-0-age_years", "8")
     assert page.inner_text("#group-persons").count("Person 1") == 1
     assert page.input_value("#persons-0-age_years") == "8"
@@ -84,7 +84,7 @@ def test_people_can_be_added_again_after_every_row_was_removed(context: Any) -> 
 def test_a_draft_with_two_people_comes_back_after_a_reload(context: Any) -> None:
     page = crew.open_form_with_contact(context)
     page.fill("#persons-0-age_years", "41")
-    page.click("[data-add-row=persons]")
+    crew.add_person(page)
     page.fill("#persons-1-age_years", "12")
     page.wait_for_timeout(500)  # autosave waits for a pause in typing
     page.reload()

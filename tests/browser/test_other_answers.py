@@ -48,7 +48,7 @@ def test_other_answers_open_as_chips_and_come_back_with_a_draft(context: Any) ->
 def test_a_new_person_has_other_answers_of_its_own(context: Any) -> None:
     page = crew.open_form_with_contact(context, "/encounters/new?new=1")
     choose_other(page, "persons-0-race_ethnicity", "refused")  # opened on the first person ...
-    page.click("[data-add-row=persons]")
+    crew.add_person(page)
     assert not other_is_chosen(page, "persons-1-race_ethnicity", "refused")  # starts blank
     choose_other(page, "persons-1-race_ethnicity", "refused")
     choose_other(page, "persons-0-race_ethnicity", "")  # "Clear" on the first person
@@ -64,7 +64,7 @@ def test_a_person_added_to_a_draft_that_had_none_has_other_answers(context: Any,
     record = ApiClient(client, PERSONAS["responder"]).save({"call_source": "911"}).get_json()["id"]
     page = crew.open_as_responder(context, f"/encounters/{record}/edit")
     crew.choose(page, "unit_disposition", "contact_made")
-    page.click("[data-add-row=persons]")  # made from the page's blank row: there was none to copy
+    crew.add_person(page)  # made from the page's blank row: there was none to copy
     choose_other(page, "persons-0-age_years", "approximate")
     assert other_is_chosen(page, "persons-0-age_years", "approximate")
 

@@ -1,5 +1,6 @@
 // Loaded when a draft on this tablet comes back, or a refused record opens (finalize.js): put what
 // the crew had entered back into the form.
+import { layOutRows } from "../rows.js";
 import { clock, link } from "./main.js";
 import { remove } from "./store.js";
 
@@ -14,9 +15,9 @@ export function openDraft(page, draft, others, isNew) {
   notice(t("restored", { time: clock(draft.savedAt) }), "ok", link("?new=1", t("start_blank")), ...links(others.filter((d) => d !== draft)));
 }
 
-// Put a snapshot (encounter.js) back: its person rows first (form.js makes them), then every input's value.
+// Put a snapshot (encounter.js) back: its person rows first, then every input's value.
 export function restore({ form }, { rows, values }) {
-  form.dispatchEvent(new CustomEvent("rows", { detail: rows }));
+  layOutRows(form, rows);
   for (const input of form.querySelectorAll("input:not([type=hidden]), select, textarea")) {
     if (input.type === "checkbox" || input.type === "radio") input.checked = false;
     else input.value = "";
