@@ -74,6 +74,23 @@ def test_draft_comes_back_after_a_reload_without_retyping(context: Any) -> None:
     assert "unfinished draft" in page.inner_text("[data-offline-notice]")
 
 
+def test_people_are_added_and_come_back_with_the_draft_offline(context: Any) -> None:
+    page = context.new_page()
+    crew.log_in(page, "responder")
+    crew.open_form_online(page)
+    context.set_offline(True)
+    page.reload()
+    crew.wait_ready(page)
+    crew.choose(page, "unit_disposition", "contact_made")
+    crew.add_person(page)  # the row code (rows.js) comes from the service worker's cache
+    page.fill("#persons-1-age_years", "12")
+    page.wait_for_timeout(500)  # autosave waits for a pause in typing
+    page.reload()
+    crew.wait_ready(page)
+    assert page.input_value("#persons-1-age_years") == "12"
+    assert page.inner_text("#persons-1-title") == "Person 2"
+
+
 def test_twenty_records_queued_offline_arrive_exactly_once(context: Any, live: LiveServer) -> None:
     page = context.new_page()
     crew.log_in(page, "responder")
