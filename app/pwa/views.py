@@ -14,6 +14,7 @@ from app.db import get_db
 from app.errors import NotFound
 from app.pwa import bp
 from app.pwa.strings import offline_strings
+from forms.phrases import CATALOGUES
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 # The app shell: what the service worker stores at install so the form opens offline.
@@ -71,12 +72,14 @@ def offline() -> str:
 
 @bp.get("/template.json")
 def template_json() -> Any:
-    """Return the active template (no one's data in it) with the extended fields this program collects."""
+    """Return the active template (no one's data in it) with the extended fields this program collects
+    and the wording of validation messages in each language (forms.phrases), for the browser's validator."""
     active = template_versions.active(get_db())
     if active is None:
         raise NotFound("No template is active on this server. Ask an admin to import one.")
     body = dict(active.to_json())
     body["enabled_extended"] = current_app.config["SETTINGS"]["template"]["extended_fields"]
+    body["message_phrases"] = CATALOGUES
     return jsonify(body)
 
 
@@ -92,5 +95,6 @@ def shell_version() -> str:
         digest.update(name.encode() + b"\0" + (STATIC / name).read_bytes())
     active = template_versions.active(get_db())
     digest.update(f"{active.id} {active.version}".encode() if active else b"-")
+    digest.update(json.dumps(CATALOGUES, sort_keys=True).encode())  # /template.json carries them
     digest.update((Path(current_app.root_path).parent / "templates" / "pwa" / "offline.html").read_bytes())
     return digest.hexdigest()[:16]

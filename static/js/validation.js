@@ -13,14 +13,23 @@ const blank = (v) => v === undefined || v === null || v === "" || (Array.isArray
 const real = (stored) => { const r = decode(stored)[0]; return hasReal(r) ? r : null; };
 const lookup = (name, values, row) => (row && Object.hasOwn(row, name) ? row[name] : values[name]);
 const clone = (x) => (x === undefined ? x : structuredClone(x));
-const models = new WeakMap();
+const models = new WeakMap(); // template document -> language -> prepared template
 const compiled = new WeakMap();
 const patterns = new Map();
 
-// Return the template with the loader's defaults applied (cached per template document).
-export function prepare(src) {
-  if (models.has(src)) return models.get(src);
-  const nv = new Map(arr(src.not_values).map((n) => [n.code, { label: n.label ?? n.code, kind: n.kind ?? "not" }]));
+// Return the template with the loader's defaults applied, its words in the language asked for
+// (cached per template document and language). Messages are worded as forms/messages.py does: the
+// template's own translations (*_i18n), and Crewlog's phrases from the document's message_phrases
+// (forms/phrases.py, added by /template.json), English where either has none.
+export function prepare(src, lang = "en") {
+  if (!models.has(src)) models.set(src, new Map());
+  if (!models.get(src).has(lang)) models.get(src).set(lang, build(src, lang));
+  return models.get(src).get(lang);
+}
+
+function build(src, lang) {
+  const words = (text, i18n) => (isMap(i18n) && i18n[lang]) || text;
+  const nv = new Map(arr(src.not_values).map((n) => [n.code, { label: words(n.label ?? n.code, n.label_i18n), kind: n.kind ?? "not" }]));
   const inGroup = Object.fromEntries(arr(src.sections).map((s) => [s.id, s.group ?? null]));
   const field = (f) => ({ ...f, label: f.label || f.id, type: f.type ?? "text", usage: f.usage ?? "O",
     core: (f.tier ?? "core") === "core", group: inGroup[f.section ?? ""] ?? null,
@@ -29,14 +38,40 @@ export function prepare(src) {
   const t = {
     src, id: src.template?.id ?? src.id, version: src.template?.version ?? src.version, nv,
     fields: new Map(arr(src.fields).map((f) => [f.id, field(f)])),
-    groups: new Map(arr(src.groups).map((g) => [g.id, { min_rows: 1, max_rows: 50, ...g, label: g.label ?? g.id }])),
+    groups: new Map(arr(src.groups).map((g) => [g.id, { min_rows: 1, max_rows: 50, ...g, label: words(g.label ?? g.id, g.label_i18n),
+      row_label: g.row_label && words(g.row_label, g.row_label_i18n) }])),
     lists: new Map(Object.entries(src.code_lists || {}).map(([id, c]) => [id, { ...c, set: new Set(arr(c.codes).map((x) => x.code)) }])),
-    rules: arr(src.rules).map((r) => ({ severity: "ERROR", level: "encounter", message: "", ...r })),
+    rules: arr(src.rules).map((r) => ({ severity: "ERROR", level: "encounter", ...r, message: words(r.message ?? "", r.message_i18n) })),
     derived: arr(src.derived),
-    label: (name) => t.fields.get(name)?.label || name,
+    label: (name) => (t.fields.has(name) ? words(t.fields.get(name).label, t.fields.get(name).label_i18n) : name),
+    code: (list, code) => { const c = arr(t.lists.get(list || "")?.codes).find((x) => x.code === code); return c ? words(c.label, c.label_i18n) : code; },
+    phrases: (isMap(src.message_phrases) && src.message_phrases[lang]) || {},
   };
-  models.set(src, t);
   return t;
+}
+
+// Return a phrase of forms/phrases.py in the template's language, its {slots} filled (phrase()).
+const phrase = (t, english, slots = null) =>
+  slots ? (t.phrases[english] ?? english).replace(/\{(\w+)\}/g, (_, name) => String(slots[name])) : (t.phrases[english] ?? english);
+
+// Return a finished English phrase in the template's language, its slots read back (translated()).
+function translated(t, text) {
+  if (Object.hasOwn(t.phrases, text)) return t.phrases[text];
+  for (const [english, pattern] of slotted(t.phrases)) {
+    const found = pattern.exec(text);
+    if (found) return phrase(t, english, found.groups);
+  }
+  return text;
+}
+
+const slottedCache = new WeakMap();
+function slotted(phrases) {
+  if (!slottedCache.has(phrases)) {
+    const withSlots = Object.keys(phrases).filter((p) => /\{\w+\}/.test(p)).sort((a, b) => b.length - a.length);
+    const escape = (part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    slottedCache.set(phrases, withSlots.map((p) => [p, new RegExp(`^${p.split(/\{(\w+)\}/).map((part, i) => (i % 2 ? `(?<${part}>[\\s\\S]+?)` : escape(part))).join("")}$`)]));
+  }
+  return slottedCache.get(phrases);
 }
 
 function holds(t, cond, values, row = null) {
@@ -111,17 +146,18 @@ function markBlankRequired(t, out, ext) {
 }
 
 // Return every problem with the answers, as forms.validation.validate does (Message.to_json shape).
-export function validate(src, answers, { finalize = false, now = new Date(), extended = [], duplicateLookup = null } = {}) {
-  const t = prepare(src);
+export function validate(src, answers, { finalize = false, now = new Date(), extended = [], duplicateLookup = null, lang = "en" } = {}) {
+  const t = prepare(src, lang);
   const schema = t.rules.find((r) => r.kind === "schema");
   const [rule, sev] = schema ? [schema.id, schema.severity] : ["schema", "FATAL"];
-  if (!isMap(answers)) return [msg(null, sev, "The record could not be read: start it again.", rule)];
+  if (!isMap(answers)) return [msg(null, sev, phrase(t, "The record could not be read: start it again."), rule)];
   const out = shape(t, answers, sev, rule);
   const ext = new Set(extended);
   const values = normalize(src, answers, { extended: ext, finalize });
   for (const [place, f, value] of applicable(t, values, ext)) {
     let problem = valueProblem(t, f, value);
-    if (problem === null && finalize) problem = usageProblem(t, f, value);
+    if (problem !== null) problem = translated(t, problem);
+    else if (finalize) problem = usageProblem(t, f, value);
     if (problem !== null) out.push(about(t, place, f.id, problem, sev, rule));
   }
   if (finalize) out.push(...checkRules(t, values, answers, micros(now), duplicateLookup));
@@ -136,7 +172,7 @@ const path = (p, name) => (p ? `${p.g.id}[${p.i}].${name}` : name);
 const placed = (p, text) => (p ? `${p.g.row_label || p.g.label} ${p.i + 1}: ${text}` : text);
 const about = (t, p, name, text, sev, rule) => msg(path(p, name), sev, placed(p, `${t.label(name)}: ${text}`), rule, p ? p.i : null);
 const said = (p, name, text, sev, rule) => msg(name ? path(p, name) : null, sev, placed(p, text), rule, p ? p.i : null);
-const unknown = (t, name) => `'${name}' is not a question of template ${t.id} ${t.version}: remove it.`;
+const unknown = (t, name) => phrase(t, "'{name}' is not a question of template {template}: remove it.", { name, template: `${t.id} ${t.version}` });
 
 function shape(t, answers, sev, rule) {
   const out = [];
@@ -145,7 +181,7 @@ function shape(t, answers, sev, rule) {
     const f = t.fields.get(key);
     if (g) {
       if (!Array.isArray(value) || !value.every(isMap)) {
-        out.push(said(null, key, `${g.label}: the rows could not be read; enter them again.`, sev, rule));
+        out.push(said(null, key, phrase(t, "{group}: the rows could not be read; enter them again.", { group: g.label }), sev, rule));
         continue;
       }
       value.forEach((row, i) => Object.keys(row).forEach((name) => {
@@ -172,21 +208,23 @@ function applicable(t, values, ext) {
 function usageProblem(t, f, value) {
   const [r, nv, pn] = decode(value);
   const present = hasReal(r);
-  if (f.must_be_true && r !== true) return "confirm this (it must be yes) to finalize.";
+  if (f.must_be_true && r !== true) return phrase(t, "confirm this (it must be yes) to finalize.");
   if (f.usage === "M" && !present) {
-    return nv || pn ? `a real answer is needed; '${nvLabel(t, nv || pn)}' is not allowed here.` : "answer this to finalize.";
+    return nv || pn ? phrase(t, "a real answer is needed; '{code}' is not allowed here.", { code: nvLabel(t, nv || pn) })
+      : phrase(t, "answer this to finalize.");
   }
-  if (f.usage === "R" && !present && nv === null && pn === null) return "answer this, or choose why it is missing.";
-  if (nv !== null && !f.not_values.includes(nv)) return `'${nvLabel(t, nv)}' is not allowed here: ${alternatives(t, f)}`;
-  if (pn !== null && !f.pertinent_negatives.includes(pn)) return `'${nvLabel(t, pn)}' is not allowed here: ${alternatives(t, f)}`;
-  if (f.min_items != null && Array.isArray(r) && r.length < f.min_items) return `choose at least ${f.min_items}.`;
+  if (f.usage === "R" && !present && nv === null && pn === null) return phrase(t, "answer this, or choose why it is missing.");
+  const wrong = nv !== null && !f.not_values.includes(nv) ? nv : pn !== null && !f.pertinent_negatives.includes(pn) ? pn : null;
+  if (wrong !== null) return phrase(t, "'{code}' is not allowed here: {what}", { code: nvLabel(t, wrong), what: alternatives(t, f) });
+  if (f.min_items != null && Array.isArray(r) && r.length < f.min_items) return phrase(t, "choose at least {n}.", { n: f.min_items });
   return null;
 }
 
 const nvLabel = (t, code) => t.nv.get(code ?? "")?.label ?? String(code);
 function alternatives(t, f) {
   const allowed = [...f.not_values, ...f.pertinent_negatives];
-  return allowed.length ? `enter a value or choose ${allowed.map((c) => `'${nvLabel(t, c)}'`).join(" or ")}.` : "enter a value.";
+  if (!allowed.length) return phrase(t, "enter a value.");
+  return phrase(t, "enter a value or choose {choices}.", { choices: allowed.map((c) => `'${nvLabel(t, c)}'`).join(phrase(t, " or ")) });
 }
 
 // Return what to do about a stored value that does not fit its field, or null (values.py).
@@ -327,9 +365,9 @@ function firstInstant(t, names, values, row) {
   return null;
 }
 
-function duration(s) {
-  if (s >= 2 * 86400) return `${Math.floor(s / 86400)} days`;
-  return s >= 7200 ? `${Math.floor(s / 3600)} hours` : `${Math.floor(s / 60)} minutes`;
+function duration(t, s) {
+  if (s >= 2 * 86400) return phrase(t, "{n} days", { n: Math.floor(s / 86400) });
+  return s >= 7200 ? phrase(t, "{n} hours", { n: Math.floor(s / 3600) }) : phrase(t, "{n} minutes", { n: Math.floor(s / 60) });
 }
 
 function rowPlaces(t, name, values) {
@@ -344,7 +382,8 @@ const RULES = {
     for (let k = 1; k < present.length; k++) {
       const [[first, t1], [second, t2]] = [present[k - 1], present[k]];
       if (!before(t2, t1)) continue;
-      const text = `${rule.message}: ${t.label(second)} (${when(t2, t1)}) is before ${t.label(first)} (${when(t1, t2)}). Check the times.`;
+      const text = phrase(t, "{message}: {second} ({later}) is before {first} ({earlier}). Check the times.",
+        { message: rule.message, second: t.label(second), later: when(t2, t1), first: t.label(first), earlier: when(t1, t2) });
       out.push(said(at(t, p, second), second, text, rule.severity, rule.id));
     }
     return out;
@@ -357,7 +396,8 @@ const RULES = {
       for (const [place, record] of rowPlaces(t, f.id, values)) {
         const moment = instantOf(place ? lookup(f.id, values, record) : values[f.id]);
         if (moment?.dt && moment.aware && moment.key > latest) {
-          const text = `${rule.message}: ${f.label} (${moment.date} ${moment.hm}) is later than now. Check the time.`;
+          const text = phrase(t, "{message}: {label} ({shown}) is later than now. Check the time.",
+            { message: rule.message, label: t.label(f.id), shown: `${moment.date} ${moment.hm}` });
           out.push(said(place, f.id, text, rule.severity, rule.id));
         }
       }
@@ -378,13 +418,14 @@ const RULES = {
     if (t1.dt && t2.dt && t1.aware !== t2.aware) return [];
     const gap = t1.dt && t2.dt ? (t2.key - t1.key) / 1e6 : (t2.day - t1.day) * 86400;
     if (gap <= rule.max_s) return [];
-    const text = `${t.label(endName)}: ${rule.message} (${duration(gap)} after ${t.label(startName)}). Check the dates.`;
+    const text = phrase(t, "{label}: {message} ({gap} after {start}). Check the dates.",
+      { label: t.label(endName), message: rule.message, gap: duration(t, gap), start: t.label(startName) });
     return [said(at(t, p, endName), endName, text, rule.severity, rule.id)];
   },
   subset(t, rule, values, row, p) {
     const [value, pool] = [real(lookup(rule.field, values, row)), real(lookup(rule.of, values, row))];
     if (value === null || pool === null || (Array.isArray(pool) ? pool : [pool]).some((x) => pyEq(value, x))) return [];
-    const text = `${t.label(rule.field)}: ${rule.message} (add it to ${t.label(rule.of)}, or change it).`;
+    const text = phrase(t, "{label}: {message} (add it to {of}, or change it).", { label: t.label(rule.field), message: rule.message, of: t.label(rule.of) });
     return [said(at(t, p, rule.field), rule.field, text, rule.severity, rule.id)];
   },
   exclusive(t, rule, values) {
@@ -394,8 +435,8 @@ const RULES = {
         const chosen = real(record[item.field]);
         if (!Array.isArray(chosen) || !chosen.some((c) => c === item.code) || chosen.length < 2) continue;
         const f = t.fields.get(item.field);
-        const code = arr(t.lists.get(f?.code_list || "")?.codes).find((c) => c.code === item.code)?.label ?? item.code;
-        const text = `${t.label(item.field)}: ${rule.message}: remove '${code}' or the other choices.`;
+        const text = phrase(t, "{label}: {message}: remove '{code}' or the other choices.",
+          { label: t.label(item.field), message: rule.message, code: t.code(f?.code_list, item.code) });
         out.push(said(place, item.field, text, rule.severity, rule.id));
       }
     }
@@ -405,12 +446,13 @@ const RULES = {
     const g = t.groups.get(rule.group);
     const rows = extra.raw[g.id];
     const count = Array.isArray(rows) ? rows.length : 0;
+    const words = { group: g.label, message: rule.message };
     let text;
     if (!groupApplies(t, g, values)) {
       if (count === 0) return [];
-      text = `${g.label}: ${rule.message}. This record should have none: remove the ${count} row(s) or correct the answers above.`;
-    } else if (count < g.min_rows) text = `${g.label}: ${rule.message}. Add at least ${g.min_rows}.`;
-    else if (count > g.max_rows) text = `${g.label}: ${rule.message}. Keep at most ${g.max_rows}.`;
+      text = phrase(t, "{group}: {message}. This record should have none: remove the {count} row(s) or correct the answers above.", { ...words, count });
+    } else if (count < g.min_rows) text = phrase(t, "{group}: {message}. Add at least {n}.", { ...words, n: g.min_rows });
+    else if (count > g.max_rows) text = phrase(t, "{group}: {message}. Keep at most {n}.", { ...words, n: g.max_rows });
     else return [];
     return [said(null, g.id, text, rule.severity, rule.id)];
   },
@@ -419,7 +461,8 @@ const RULES = {
     const sources = new Map([...t.fields.values()].filter((f) => f.generalize).map((f) => [f.generalize.output, f.id]));
     const names = rule.fields.map((n) => sources.get(n) ?? n);
     const name = names.find((n) => t.fields.get(n)?.group === null) ?? null;
-    const text = `${rule.message}: another record has the same ${names.map(t.label).join(", ")}. Check that this is not a duplicate.`;
+    const text = phrase(t, "{message}: another record has the same {same}. Check that this is not a duplicate.",
+      { message: rule.message, same: names.map(t.label).join(", ") });
     return [said(null, name, text, rule.severity, rule.id)];
   },
 };

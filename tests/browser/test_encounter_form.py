@@ -151,6 +151,20 @@ def test_a_jump_to_a_field_draws_every_field_not_drawn_yet(context: Any) -> None
     assert page.is_visible(LAST_FIELD)
 
 
+def test_the_browsers_validator_speaks_the_crews_language(browser: Any, live: LiveServer) -> None:
+    ctx = browser.new_context(base_url=live.url, locale="es-ES")  # the tablet asks for Spanish
+    try:
+        page = crew.open_as_responder(ctx)
+        assert page.get_attribute("html", "lang") == "es"
+        crew.finalize(page)  # checked on the tablet first, with the template's Spanish and Crewlog's phrases
+        message = page.locator(f"{LAST_FIELD} [data-offline-msg]")
+        message.wait_for()
+        said = message.inner_text()  # the label from the template's Spanish, the rest from forms.phrases
+        assert said == "Confirmo que este registro es correcto: confirme esto (debe ser sí) para finalizar."
+    finally:
+        ctx.close()
+
+
 def test_without_javascript_the_whole_form_is_drawn_at_once(no_script: Any) -> None:
     crew.log_in(no_script, "responder")
     no_script.goto("/encounters/new")

@@ -1,8 +1,9 @@
 """The browser's validator (static/js/validation.js) and the server's (forms/validation.py) agree.
 
-Every case of tests/shared_validation_cases.json runs through both; the messages (field,
-severity, wording, rule, row) and the normalized answers must be identical, so a record a
-crew finalizes offline is judged exactly as the server will judge it.
+Every case of tests/shared_validation_cases.json runs through both, in every language the
+messages are worded in; the messages (field, severity, wording, rule, row) and the normalized
+answers must be identical, so a record a crew finalizes offline is judged, and explained in the
+crew's language, exactly as the server will judge it.
 """
 
 from __future__ import annotations
@@ -20,18 +21,20 @@ from typing import Any
 import pytest
 
 from forms import Template, load_shipped_template, load_template_data, normalize, validate
+from forms.phrases import CATALOGUES, ENGLISH
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES_FILE = ROOT / "tests" / "shared_validation_cases.json"
 DOC = json.loads(CASES_FILE.read_text(encoding="utf-8"))
 CASES = DOC["cases"]
+LANGUAGES = (ENGLISH, *CATALOGUES)
 
 RUN_IN_BROWSER = """async ({cases, templates}) => {
   const v = await import("/js/validation.js");
   return cases.map((c) => {
     const src = templates[c.template];
     const options = {finalize: c.finalize, extended: c.extended, now: new Date(c.now),
-                     duplicateLookup: c.duplicate ? () => true : null};
+                     duplicateLookup: c.duplicate ? () => true : null, lang: c.lang};
     return {messages: v.validate(src, c.answers, options), normalized: v.normalize(src, c.answers, options)};
   });
 }"""
@@ -64,14 +67,20 @@ def answers_of(case: dict[str, Any]) -> Any:
     return answers
 
 
-def run_in_python(template: Template, case: dict[str, Any]) -> dict[str, Any]:
-    """Return what the server's validator says about a case."""
+def run_in_python(template: Template, case: dict[str, Any], lang: str) -> dict[str, Any]:
+    """Return what the server's validator says about a case, in a language."""
     answers = answers_of(case)
     now = datetime.fromisoformat(case["now"])
     extended = frozenset(case.get("extended", []))
     lookup = (lambda _answers: True) if case.get("duplicate") else None
     messages = validate(
-        template, answers, finalize=case["finalize"], now=now, extended=extended, duplicate_lookup=lookup
+        template,
+        answers,
+        finalize=case["finalize"],
+        now=now,
+        extended=extended,
+        duplicate_lookup=lookup,
+        lang=lang,
     )
     normalized = normalize(template, answers, extended=extended, finalize=case["finalize"])
     return {"messages": [m.to_json() for m in messages], "normalized": normalized}
@@ -95,20 +104,24 @@ def static_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser_results(static_server: str) -> dict[str, dict[str, Any]]:
-    """Run every case through static/js/validation.js in headless Chromium, once."""
+def browser_results(static_server: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Run every case, in every language, through static/js/validation.js in headless Chromium, once.
+
+    The templates carry the phrases as /template.json serves them (message_phrases)."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser.chromium import launch
 
-    sources = {name: t.to_json() for name, t in templates().items()}
+    sources = {name: {**t.to_json(), "message_phrases": CATALOGUES} for name, t in templates().items()}
     cases = [
         {
             **c,
             "answers": answers_of(c),
             "extended": c.get("extended", []),
             "duplicate": c.get("duplicate", False),
+            "lang": lang,
         }
+        for lang in LANGUAGES
         for c in CASES
     ]
     with sync_playwright() as playwright:
@@ -117,7 +130,7 @@ def browser_results(static_server: str) -> dict[str, dict[str, Any]]:
         page.goto(static_server + "/css/app.css")
         results = page.evaluate(RUN_IN_BROWSER, {"cases": cases, "templates": sources})
         browser.close()
-    return {case["name"]: result for case, result in zip(CASES, results, strict=True)}
+    return {(case["lang"], case["name"]): result for case, result in zip(cases, results, strict=True)}
 
 
 @pytest.fixture(scope="module")
@@ -126,12 +139,16 @@ def python_templates() -> dict[str, Template]:
     return templates()
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_browser_and_server_validation_agree(
-    case: dict[str, Any], python_templates: dict[str, Template], browser_results: dict[str, dict[str, Any]]
+    case: dict[str, Any],
+    lang: str,
+    python_templates: dict[str, Template],
+    browser_results: dict[tuple[str, str], dict[str, Any]],
 ) -> None:
-    server = run_in_python(python_templates[case["template"]], case)
-    browser = browser_results[case["name"]]
+    server = run_in_python(python_templates[case["template"]], case, lang)
+    browser = browser_results[(lang, case["name"])]
     assert browser["messages"] == server["messages"]
     assert browser["normalized"] == server["normalized"]
     if "expect" in case:

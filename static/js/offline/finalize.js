@@ -59,7 +59,7 @@ async function check(answers, meta) {
   if (!template || template.template?.id !== meta.id || template.template?.version !== meta.version) return [];
   const { validate } = await import("../validation.js");
   const filled = new Set(template.fields.filter((f) => SERVER_FILLS.includes(f.input)).map((f) => f.id));
-  const messages = validate(template, answers, { finalize: true, now: new Date(), extended: template.enabled_extended || [] });
+  const messages = validate(template, answers, { finalize: true, now: new Date(), extended: template.enabled_extended || [], lang: document.documentElement.lang || "en" });
   return messages.filter((m) => !filled.has(String(m.field).split(".").pop()));
 }
 
