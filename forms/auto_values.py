@@ -7,8 +7,8 @@ only answer that can finalize is that code, so it is filled in ("auto when one n
 Nothing names fields here: the rule, the usage level and the types come from the template.
 
 Only at finalize: a draft keeps what the crew chose, so changing the needs later never
-leaves an automatic main need behind. The browser does not do this (yet): offline it asks
-for the field, and the server fills it for a record that arrives without it.
+leaves an automatic main need behind. The browser's validator does the same offline
+(fillOnlyChoices in static/js/validation.js; tests/shared_validation_cases.json holds both cases).
 """
 
 from __future__ import annotations

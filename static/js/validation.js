@@ -101,8 +101,26 @@ export function normalize(src, answers, { extended = [], finalize = false } = {}
     const count = t.fields.get(g.count_field || "");
     if (count && applies(t, count, out, null, ext)) out[count.id] = rows.length;
   }
-  if (finalize) markBlankRequired(t, out, ext);
+  if (finalize) {
+    fillOnlyChoices(t, out, ext);
+    markBlankRequired(t, out, ext);
+  }
   return out;
+}
+
+// Fill a blank mandatory single choice that its subset rule leaves one code (auto_values.py: the
+// main need when the crew chose one need); only at finalize, so a draft keeps what the crew chose.
+function fillOnlyChoices(t, out, ext) {
+  for (const rule of t.rules) {
+    const [target, source] = [t.fields.get(String(rule.field ?? "")), t.fields.get(String(rule.of ?? ""))];
+    if (rule.kind !== "subset" || !target || !source) continue;
+    if (target.usage !== "M" || target.type !== "enum" || source.type !== "multi_enum") continue;
+    eachPlace(t, target, out, (place, row) => {
+      if (!blank(place[target.id]) || !applies(t, target, out, row, ext)) return;
+      const [r] = decode(lookup(source.id, out, row));
+      if (hasReal(r) && Array.isArray(r) && r.length === 1 && typeof r[0] === "string" && isCode(t, target, r[0])) place[target.id] = r[0];
+    });
+  }
 }
 
 function eachPlace(t, f, out, fn) {
