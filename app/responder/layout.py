@@ -16,9 +16,9 @@ BLOCKING = ("FATAL", "ERROR")
 BOOKKEEPING = ("encounter_uuid", "base_revision", "time_zone", "acknowledged")
 _PATH = re.compile(r"^(?P<group>[a-z][a-z0-9_]*)\[(?P<row>\d+)\]\.(?P<field>.+)$")
 # The form's first screen is drawn before the rest: form.js draws what is marked "later" a few
-# fields a frame once the crew can start (half the time to a usable form on a slow tablet). The
-# first screen is what a tall tablet shows below the page header, counted in rows of chips (about
-# 56 px): a section heading takes one, a field's label and help two, its chips one per four.
+# fields a frame once the crew can start (a fifth less time to a usable form, bench/pwa_budget.py).
+# The first screen is what a tall tablet shows below the page header, counted in rows of chips
+# (about 56 px): a section heading takes one, a field's label and help two, its chips one per four.
 FIRST_SCREEN_ROWS = 16
 CHIPS_PER_ROW = 4
 
@@ -276,7 +276,7 @@ def _first_screen_first(blocks: list[SectionView | GroupView]) -> None:
     for block in blocks:
         block.later = rows >= FIRST_SCREEN_ROWS
         rows += 1
-        if isinstance(block, GroupView):
+        if isinstance(block, GroupView):  # shown, its rows fill the screen; hidden, it takes none
             rows = FIRST_SCREEN_ROWS if block.relevant_now else rows - 1
             continue
         for view in block.fields:
