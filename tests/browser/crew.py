@@ -37,6 +37,14 @@ def open_form_online(page: Any) -> None:
     wait_ready(page)
 
 
+def open_form_offline(context: Any, page: Any) -> None:
+    """Open the form online (the service worker keeps it), go offline and load it again from the cache."""
+    open_form_online(page)
+    context.set_offline(True)
+    page.reload()
+    wait_ready(page)
+
+
 def open_as_responder(context: Any, address: str = "/encounters/new") -> Any:
     """Log in as the responder in a new page, open the address (a new encounter) there; return the page."""
     page = context.new_page()

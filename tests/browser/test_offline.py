@@ -23,10 +23,7 @@ def test_form_works_offline_and_its_record_survives_a_browser_restart(
     ctx = launch_persistent(playwright, profile, base_url=live.url)
     page = ctx.new_page()
     crew.log_in(page, "responder")
-    crew.open_form_online(page)
-    ctx.set_offline(True)
-    page.reload()
-    crew.wait_ready(page)
+    crew.open_form_offline(ctx, page)
     assert page.inner_text("#sync-status [data-net]") == "Offline"
     crew.choose(page, "location_type", "sidewalk")
     crew.finalize(page)
@@ -59,10 +56,7 @@ def test_form_works_offline_and_its_record_survives_a_browser_restart(
 def test_draft_comes_back_after_a_reload_without_retyping(context: Any) -> None:
     page = context.new_page()
     crew.log_in(page, "responder")
-    crew.open_form_online(page)
-    context.set_offline(True)
-    page.reload()
-    crew.wait_ready(page)
+    crew.open_form_offline(context, page)
     incident = crew.fill_encounter(page)
     page.fill("textarea[name=narrative]", "Met at the bus shelter.")
     page.wait_for_timeout(500)  # autosave waits for a pause in typing
@@ -77,10 +71,7 @@ def test_draft_comes_back_after_a_reload_without_retyping(context: Any) -> None:
 def test_people_are_added_and_come_back_with_the_draft_offline(context: Any) -> None:
     page = context.new_page()
     crew.log_in(page, "responder")
-    crew.open_form_online(page)
-    context.set_offline(True)
-    page.reload()
-    crew.wait_ready(page)
+    crew.open_form_offline(context, page)
     crew.choose(page, "unit_disposition", "contact_made")
     crew.add_person(page)  # the row code (rows.js) comes from the service worker's cache
     page.fill("#persons-1-age_years", "12")
@@ -95,10 +86,7 @@ def test_twenty_records_queued_offline_arrive_exactly_once(context: Any, live: L
     page = context.new_page()
     crew.log_in(page, "responder")
     before = {e["id"] for e in live.encounters("rita")}
-    crew.open_form_online(page)
-    context.set_offline(True)
-    page.reload()
-    crew.wait_ready(page)
+    crew.open_form_offline(context, page)
     for _ in range(20):
         crew.fill_encounter_quickly(page)
         assert "?queued=" in crew.finalize_and_follow(page)
@@ -154,10 +142,7 @@ def test_refused_record_is_kept_and_opens_with_the_servers_messages(context: Any
     before = len(live.encounters("rita"))
     page = context.new_page()
     crew.log_in(page, "responder")
-    crew.open_form_online(page)
-    context.set_offline(True)
-    page.reload()
-    crew.wait_ready(page)
+    crew.open_form_offline(context, page)
     crew.fill_encounter(page, incident="INC-DUP-77")  # the same incident: only the server can tell
     assert "?queued=" in crew.finalize_and_follow(page)
     context.set_offline(False)
@@ -179,10 +164,7 @@ def test_save_draft_keeps_it_on_the_tablet_offline_and_on_the_server_online(
 ) -> None:
     page = context.new_page()
     crew.log_in(page, "responder")
-    crew.open_form_online(page)
-    context.set_offline(True)
-    page.reload()
-    crew.wait_ready(page)
+    crew.open_form_offline(context, page)
     incident = crew.fill_encounter_quickly(page)
     page.click("button[name=action][value=save]")
     page.locator("[data-offline-notice]").wait_for()

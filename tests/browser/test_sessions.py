@@ -17,10 +17,7 @@ STATUS_DONE = "() => document.querySelector('#sync-status').dataset.waiting === 
 
 def queue_offline(context: Any, page: Any, count: int) -> None:
     """Open the form online, go offline and finalize `count` records into the outbox."""
-    crew.open_form_online(page)
-    context.set_offline(True)
-    page.reload()
-    crew.wait_ready(page)
+    crew.open_form_offline(context, page)
     for _ in range(count):
         crew.fill_encounter_quickly(page)
         assert "?queued=" in crew.finalize_and_follow(page)
